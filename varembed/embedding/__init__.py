@@ -1,0 +1,16 @@
+"""Manifold embeddings built on the variational functional."""
+
+from .densities import GaussianDensity
+from .functional import EmbeddingFunctional, half_logdet_gram
+from .linear import LinearVariationalEmbedding
+from .priors import GaussianPrior, UniformBoxPrior, make_prior
+
+__all__ = [
+    "EmbeddingFunctional",
+    "GaussianDensity",
+    "GaussianPrior",
+    "LinearVariationalEmbedding",
+    "UniformBoxPrior",
+    "half_logdet_gram",
+    "make_prior",
+]
