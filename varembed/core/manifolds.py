@@ -90,6 +90,16 @@ def minimize_on_manifold(
     kwargs = dict(max_iterations=max_iter, min_gradient_norm=tol, verbosity=int(verbose))
     if solver == "trust-regions":
         kwargs["min_step_size"] = 0.0
+    # pymanopt's trust regions divide 0/0 when started at a critical point: return it as is.
+    grad_norm = manifold.norm(initial_point, problem.riemannian_gradient(initial_point))
+    if grad_norm <= tol:
+        return ManifoldResult(
+            point=np.asarray(initial_point),
+            cost=float(problem.cost(initial_point)),
+            n_iter=0,
+            gradient_norm=float(grad_norm),
+            stopping_criterion="initial point is critical",
+        )
     optimizer = SOLVERS[solver](**kwargs)
     result = optimizer.run(problem, initial_point=initial_point)
     return ManifoldResult(

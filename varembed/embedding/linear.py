@@ -216,32 +216,11 @@ class LinearVariationalEmbedding(
 
         rng = check_random_state(self.random_state)
         frame0, _ = np.linalg.qr(rng.standard_normal((n_features, d)))
-        manifold = Grassmann(n_features, d)
-        run = dict(solver=self.solver, max_iter=int(self.max_iter), tol=float(self.tol))
-
-        # Stage 1: continuation floor tr(S)/D -- same optimal subspace, good conditioning.
-        floor1 = max(trace / n_features, tiny)
-        res1 = minimize_on_manifold(
-            manifold, _grassmann_cost(s + floor1 * eye, prior.variance, lam), frame0, **run
-        )
-        frame = res1.point
-        # Stage 2: the documented density, PPCA noise floor from the fitted subspace.
-        if n_features > d:
-            discarded = (trace - float(np.trace(frame.T @ s @ frame))) / (n_features - d)
+        if d == n_features:  # Gr(D, D) is a single point: nothing to optimise
+            noise, n_iter, frame = tiny, 0, np.eye(n_features)
         else:
-            discarded = 0.0
-        noise = max(discarded, tiny)
+            frame, noise, n_iter = self._solve(s, frame0, prior.variance, lam, tiny)
         cov = s + noise * eye
-        res2 = minimize_on_manifold(
-            manifold, _grassmann_cost(cov, prior.variance, lam), frame, **run
-        )
-        frame = res2.point
-        if self.verbose:
-            for tag, r in (("continuation", res1), ("final", res2)):
-                print(
-                    f"[LinearVariationalEmbedding] {tag}: {r.n_iter} iterations, "
-                    f"|grad| = {r.gradient_norm:.2e} ({r.stopping_criterion.strip()})"
-                )
 
         # Gauge: rotate to principal axes (eigenvectors of V^T M V), decreasing scale.
         k = _reduced_metric(frame, cov, prior.variance, lam)
@@ -257,11 +236,37 @@ class LinearVariationalEmbedding(
         ck = _reduced_metric(components.T, cov, 1.0, 0.0)
         self.explained_variance_ = 1.0 / np.diag(ck)
         self.noise_variance_ = float(noise)
-        self.n_iter_ = res1.n_iter + res2.n_iter
+        self.n_iter_ = n_iter
         self.objective_ = float(self._functional().affine_gaussian(
             torch.as_tensor(self.embedding_matrix_), torch.as_tensor(mean)
         ))
         return self
+
+    def _solve(self, s, frame0, prior_variance, lam, tiny):
+        """Two-stage Grassmann optimisation; returns (frame, noise floor, iterations)."""
+        n_features, d = frame0.shape
+        trace = float(np.trace(s))
+        eye = np.eye(n_features)
+        manifold = Grassmann(n_features, d)
+        run = dict(solver=self.solver, max_iter=int(self.max_iter), tol=float(self.tol))
+        # Stage 1: continuation floor tr(S)/D -- same optimal subspace, good conditioning.
+        floor1 = max(trace / n_features, tiny)
+        res1 = minimize_on_manifold(
+            manifold, _grassmann_cost(s + floor1 * eye, prior_variance, lam), frame0, **run
+        )
+        # Stage 2: the documented density, PPCA noise floor from the fitted subspace.
+        discarded = (trace - float(np.trace(res1.point.T @ s @ res1.point))) / (n_features - d)
+        noise = max(discarded, tiny)
+        res2 = minimize_on_manifold(
+            manifold, _grassmann_cost(s + noise * eye, prior_variance, lam), res1.point, **run
+        )
+        if self.verbose:
+            for tag, r in (("continuation", res1), ("final", res2)):
+                print(
+                    f"[LinearVariationalEmbedding] {tag}: {r.n_iter} iterations, "
+                    f"|grad| = {r.gradient_norm:.2e} ({r.stopping_criterion.strip()})"
+                )
+        return res2.point, noise, res1.n_iter + res2.n_iter
 
     # ---------------------------------------------------------------- helpers
     @property

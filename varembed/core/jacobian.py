@@ -1,0 +1,223 @@
+"""Forward-mode jets of smooth maps: values, Jacobians and second derivatives together.
+
+For a map ``phi: R^d -> R^D`` evaluated on a batch, the embedding functional
+needs ``phi(z)`` and the ``D x d`` Jacobian ``J(z)`` at every point, and a
+smoothness (bending) penalty needs the second derivatives ``d_i d_j phi``.
+``torch.func.vmap(jacrev(phi))`` builds ``J`` with ``D`` reverse passes per
+point; ``jacfwd`` with ``d`` forward passes.  For a multilayer perceptron one
+can do better still: propagate the *jet* ``[h, dh/dz_1, ..., dh/dz_d]`` (and
+optionally the ``d (d + 1) / 2`` second derivatives) through each layer at
+once, as one stacked tensor of shape ``(rows, batch, width)``:
+
+* a linear layer maps every row with the same matrix (one matmul; the bias is
+  added to the value row only);
+* an elementwise activation ``sigma`` maps the value row to ``sigma(a)``, a
+  tangent row ``da_i`` to ``sigma'(a) da_i`` and a second-order row
+  ``d2a_ij`` to ``sigma''(a) da_i da_j + sigma'(a) d2a_ij``.
+
+A gradient step through the jet therefore costs about ``rows`` times a plain
+forward and backward pass (``rows = 1 + d`` for first order), whatever ``D``.
+
+The functions here are plain torch code: they run on CPU or GPU, in any
+floating dtype, and are differentiable with respect to the parameters (the
+training loop backpropagates through them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "Jet",
+    "get_activation",
+    "jet_rows",
+    "linear_jet",
+    "activation_jet",
+    "seed_jet",
+    "split_jet",
+    "second_order_pairs",
+]
+
+
+# --------------------------------------------------------------------- activations
+@dataclass(frozen=True)
+class Activation:
+    """A smooth elementwise nonlinearity with its first two derivatives.
+
+    Attributes
+    ----------
+    name : str
+    fn : callable
+        ``sigma(a)``.
+    derivatives : callable
+        ``a -> (sigma(a), sigma'(a), sigma''(a))``; computed together because
+        they share work (``tanh``: ``t``, ``1 - t^2``, ``-2 t (1 - t^2)``).
+    """
+
+    name: str
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    derivatives: Callable[[torch.Tensor], tuple]
+
+
+def _tanh_derivs(a):
+    t = torch.tanh(a)
+    d1 = 1.0 - t * t
+    return t, d1, -2.0 * t * d1
+
+
+def _sin_derivs(a):
+    s = torch.sin(a)
+    return s, torch.cos(a), -s
+
+
+def _softplus_derivs(a):
+    sig = torch.sigmoid(a)
+    return F.softplus(a), sig, sig * (1.0 - sig)
+
+
+def _silu_derivs(a):
+    sig = torch.sigmoid(a)
+    d1 = sig * (1.0 + a * (1.0 - sig))
+    d2 = sig * (1.0 - sig) * (2.0 + a * (1.0 - 2.0 * sig))
+    return a * sig, d1, d2
+
+
+ACTIVATIONS = {
+    "tanh": Activation("tanh", torch.tanh, _tanh_derivs),
+    "sin": Activation("sin", torch.sin, _sin_derivs),
+    "softplus": Activation("softplus", F.softplus, _softplus_derivs),
+    "silu": Activation("silu", F.silu, _silu_derivs),
+}
+
+_NOT_C2 = {"relu", "leaky_relu", "leakyrelu", "relu6", "hardtanh", "hardswish", "elu", "selu", "gelu_tanh_approx"}
+
+
+def get_activation(name) -> Activation:
+    """Look an activation up by name, rejecting ones without second derivatives.
+
+    Raises
+    ------
+    ValueError
+        For ReLU-type activations (their second derivative vanishes almost
+        everywhere, so Euler-Lagrange residuals and the bending penalty would
+        be meaningless) and for unknown names.
+    """
+    if isinstance(name, str) and name.lower() in _NOT_C2:
+        raise ValueError(
+            f"activation={name!r} is not twice continuously differentiable; the variational "
+            f"embedding needs second derivatives of the map (Euler-Lagrange residuals, bending "
+            f"penalty). Use one of {sorted(ACTIVATIONS)}"
+        )
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]
+
+
+# ---------------------------------------------------------------------------- jets
+@dataclass
+class Jet:
+    """Value, Jacobian and (optionally) second derivatives of a map on a batch.
+
+    Attributes
+    ----------
+    value : Tensor of shape (batch, D)
+    jacobian : Tensor of shape (batch, D, d)
+        ``J[b, a, i] = d phi_a / d z_i``.
+    hessian : Tensor of shape (batch, D, d (d + 1) / 2) or None
+        ``d_i d_j phi_a`` for the pairs ``i <= j`` in the order of
+        :func:`second_order_pairs`.
+    """
+
+    value: torch.Tensor
+    jacobian: torch.Tensor
+    hessian: Optional[torch.Tensor] = None
+
+
+def second_order_pairs(d: int) -> list:
+    """The index pairs ``(i, j)``, ``i <= j``, in the row order of a second-order jet."""
+    return [(i, j) for i in range(d) for j in range(i, d)]
+
+
+def jet_rows(d: int, order: int) -> int:
+    """Rows of a jet tensor: ``1 + d`` (first order) or ``1 + d + d (d + 1) / 2``."""
+    return 1 + d + (d * (d + 1) // 2 if order >= 2 else 0)
+
+
+def seed_jet(z: torch.Tensor, order: int = 1) -> torch.Tensor:
+    """The jet of the identity map at ``z``: shape ``(rows, batch, d)``.
+
+    Row 0 is ``z``, rows ``1..d`` the unit tangents ``e_i`` and the
+    second-order rows (if any) zero.
+    """
+    batch, d = z.shape
+    rows = jet_rows(d, order)
+    jet = z.new_zeros((rows, batch, d))
+    jet[0] = z
+    idx = torch.arange(d, device=z.device)
+    jet[1 + idx, :, idx] = 1.0
+    return jet
+
+
+def linear_jet(jet: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """Push a jet through ``a = W h + b``: one matmul for all rows, bias on row 0."""
+    out = F.linear(jet, weight)
+    if bias is not None:
+        out[0] = out[0] + bias
+    return out
+
+
+def activation_jet(jet: torch.Tensor, act: Activation, d: int, order: int = 1) -> torch.Tensor:
+    """Push a jet through an elementwise activation (chain rule up to second order)."""
+    value, d1, d2 = act.derivatives(jet[0])
+    tangents = jet[1 : 1 + d]
+    rows = [value.unsqueeze(0), d1.unsqueeze(0) * tangents]
+    if order >= 2:
+        second = jet[1 + d :]
+        ii, jj = zip(*second_order_pairs(d))
+        ii = list(ii)
+        jj = list(jj)
+        rows.append(d2.unsqueeze(0) * tangents[ii] * tangents[jj] + d1.unsqueeze(0) * second)
+    return torch.cat(rows, 0)
+
+
+def split_jet(jet: torch.Tensor, d: int, order: int = 1) -> Jet:
+    """Turn a ``(rows, batch, D)`` jet tensor into a :class:`Jet`."""
+    value = jet[0]
+    jac = jet[1 : 1 + d].permute(1, 2, 0)
+    hess = jet[1 + d :].permute(1, 2, 0) if order >= 2 else None
+    return Jet(value=value, jacobian=jac, hessian=hess)
+
+
+def mlp_jet(
+    z: torch.Tensor,
+    layers: Sequence[torch.nn.Linear],
+    act: Activation,
+    order: int = 1,
+) -> torch.Tensor:
+    """Jet tensor of ``Linear -> act -> ... -> Linear`` (activation between layers).
+
+    Parameters
+    ----------
+    z : Tensor of shape (batch, d)
+    layers : sequence of torch.nn.Linear
+        The last layer is not followed by an activation.
+    act : Activation
+    order : {1, 2}
+
+    Returns
+    -------
+    Tensor of shape (rows, batch, out_features)
+    """
+    d = z.shape[-1]
+    jet = seed_jet(z, order)
+    for k, layer in enumerate(layers):
+        jet = linear_jet(jet, layer.weight, layer.bias)
+        if k < len(layers) - 1:
+            jet = activation_jet(jet, act, d, order)
+    return jet
