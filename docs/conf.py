@@ -1,0 +1,51 @@
+"""Sphinx configuration for the varembed documentation."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(".."))
+
+project = "varembed"
+author = "the varembed developers"
+copyright = "2026, the varembed developers"
+from varembed import __version__ as release  # noqa: E402
+
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.intersphinx",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+numpydoc_show_class_members = False
+numpydoc_validation_checks = set()
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py.md5",
+                    "auto_examples/*.codeobj.json", "auto_examples/*.zip"]
+templates_path = []
+
+intersphinx_mapping = {}
+
+html_theme = "pydata_sphinx_theme"
+html_title = "varembed"
+html_static_path = []
+html_theme_options = {"navigation_with_keys": False}
+
+# Examples: sphinx-gallery executes the scripts whose file name matches
+# ``filename_pattern``.  VAREMBED_DOCS_FAST=1 (set by the docs test) asks the
+# examples for their reduced size so the build stays time-bounded.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": os.environ.get("VAREMBED_GALLERY_PATTERN", r"/(plot_|pca_)"),
+    "download_all_examples": False,
+    "within_subsection_order": "FileNameSortKey",
+    "remove_config_comments": True,
+    "plot_gallery": os.environ.get("VAREMBED_GALLERY_RUN", "True"),
+    "abort_on_example_error": True,
+}
