@@ -49,3 +49,14 @@ sphinx_gallery_conf = {
     "plot_gallery": os.environ.get("VAREMBED_GALLERY_RUN", "True"),
     "abort_on_example_error": True,
 }
+
+
+def _skip_sklearn_metadata_requests(app, what, name, obj, skip, options):
+    """scikit-learn's generated ``set_*_request`` methods have docstrings Sphinx cannot resolve."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_sklearn_metadata_requests)

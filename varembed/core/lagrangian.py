@@ -108,7 +108,7 @@ class NoetherCurrent:
 
     @property
     def identity_residual(self) -> torch.Tensor:
-        """``div j + EL . Q - breaking``: zero for every field (off-shell identity)."""
+        """Residual of the off-shell identity, ``div j + EL*Q - breaking``; zero for every field."""
         return (
             self.divergence
             + (self.euler_lagrange * self.characteristic).sum(-1)

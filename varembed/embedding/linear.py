@@ -132,7 +132,7 @@ class LinearVariationalEmbedding(
     n_iter_ : int
         Riemannian iterations over both stages.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` has string feature names.
 
     See Also
