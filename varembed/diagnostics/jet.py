@@ -1,0 +1,163 @@
+"""The second-order jet of a fitted embedding: the fast diagnostic path.
+
+Every diagnostic of an embedding ``phi`` with Lagrangian density
+``q(z) L(phi, J)``, ``L = log p(phi) + g(J)``, ``g = 1/2 log det G - lam tr G``,
+is an algebraic function of
+
+* ``phi``, ``J = d phi / dz``, ``H = d^2 phi / dz^2`` (forward over forward mode),
+* the stress ``P = J G^{-1} - 2 lam J`` and its divergence ``div_z P``,
+* the prior ``q``, ``grad log q`` and the data score ``s(phi)`` (one batched call).
+
+The only derivatives taken by autodiff are those of the density-free map
+``z -> (J, P, g)``, so the data density (a KDE over thousands of points in
+hundreds of dimensions) is evaluated once per point, never differentiated.
+The generic path (:func:`varembed.core.lagrangian.euler_lagrange` and
+:func:`~varembed.core.lagrangian.noether_current` on ``q L``) gives the same
+numbers at a higher cost; the tests compare both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch.func import jacfwd
+
+from ..core.pointwise import map_points, value_and_jacobian
+from ..embedding.functional import half_logdet_gram
+
+__all__ = ["EmbeddingJet", "embedding_jet", "batched", "score_and_log_prob"]
+
+
+def batched(fn, x: torch.Tensor, chunk_size: Optional[int]) -> torch.Tensor:
+    """Apply a batched function (e.g. a density's score) to ``x`` in row chunks."""
+    if chunk_size is None or x.shape[0] <= chunk_size:
+        return fn(x)
+    return torch.cat([fn(x[i : i + chunk_size]) for i in range(0, x.shape[0], chunk_size)])
+
+
+@torch.no_grad()
+def score_and_log_prob(density, x: torch.Tensor, log_prob: bool, chunk_size: Optional[int]):
+    """``(log p(x) or None, s(x))`` on a batch through the density's fastest path.
+
+    Densities with a chunked ``log_prob_and_score`` (KDE, mixtures) use it;
+    others get ``score`` (and ``log_prob``) in chunks of ``chunk_size`` rows.
+    """
+    fast = getattr(density, "log_prob_and_score", None)
+    if fast is not None:
+        lp, s = fast(x)
+        return (lp if log_prob else None), s
+    s = batched(density.score, x, chunk_size)
+    return (batched(density.log_prob, x, chunk_size) if log_prob else None), s
+
+
+@dataclass(frozen=True)
+class EmbeddingJet:
+    """Second-order jet of a map with the functional's ingredients, on a batch.
+
+    Attributes
+    ----------
+    z : Tensor (n, d)
+    phi : Tensor (n, D)
+    jac : Tensor (n, D, d)
+    hess : Tensor (n, D, d, d)
+        ``hess[:, a, i, k] = d^2 phi_a / dz_i dz_k``.
+    stress : Tensor (n, D, d)
+        ``P = J G^{-1} - 2 lam J``.
+    div_stress : Tensor (n, D)
+        ``sum_i d P_{ai} / dz_i``.
+    geometric : Tensor (n,)
+        ``g = 1/2 log det G - lam tr G``.
+    grad_geometric : Tensor (n, d)
+    q : Tensor (n,)
+        Prior density.
+    grad_log_q : Tensor (n, d)
+    score : Tensor (n, D)
+        ``s(phi)``.
+    log_p : Tensor (n,) or None
+        ``log p(phi)`` when requested.
+    continuity : float
+    """
+
+    z: torch.Tensor
+    phi: torch.Tensor
+    jac: torch.Tensor
+    hess: torch.Tensor
+    stress: torch.Tensor
+    div_stress: torch.Tensor
+    geometric: torch.Tensor
+    grad_geometric: torch.Tensor
+    q: torch.Tensor
+    grad_log_q: torch.Tensor
+    score: torch.Tensor
+    log_p: Optional[torch.Tensor]
+    continuity: float
+
+    @property
+    def residual(self) -> torch.Tensor:
+        """``r = s(phi) - P grad log q - div_z P`` (``= EL / q``), shape (n, D)."""
+        return self.score - (self.stress @ self.grad_log_q.unsqueeze(-1)).squeeze(-1) - self.div_stress
+
+    @property
+    def euler_lagrange(self) -> torch.Tensor:
+        """``EL = q s - div_z(q P)``, shape (n, D)."""
+        return self.q.unsqueeze(-1) * self.residual
+
+    @property
+    def gram(self) -> torch.Tensor:
+        """``G = J^T J``, shape (n, d, d)."""
+        return self.jac.transpose(-1, -2) @ self.jac
+
+    @property
+    def lagrangian(self) -> torch.Tensor:
+        """``L = log p(phi) + g``; needs ``log_p``."""
+        if self.log_p is None:
+            raise ValueError("this jet was computed without log p(phi); pass log_prob=True")
+        return self.log_p + self.geometric
+
+
+def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
+                  chunk_size: Optional[int] = 1024) -> EmbeddingJet:
+    """Compute the :class:`EmbeddingJet` of ``field`` at latent points ``z``.
+
+    Parameters
+    ----------
+    functional : EmbeddingFunctional
+        Prior, density and continuity weight.
+    field : callable
+        Per-point map ``z (d,) -> phi (D,)``, twice differentiable.
+    z : Tensor of shape (n, d)
+    log_prob : bool, default=False
+        Also evaluate ``log p(phi)`` (needed for currents of latent generators).
+    chunk_size : int or None
+        Points per vectorised call.
+
+    Returns
+    -------
+    EmbeddingJet
+    """
+    lam = functional.continuity
+    jitter = getattr(functional, "jitter", 0.0)
+    vj = value_and_jacobian(field)
+
+    def inner(zp):
+        u, jac = vj(zp)
+        stress = functional.stress(jac)
+        geo = half_logdet_gram(jac, jitter) - lam * (jac**2).sum()
+        return (jac, stress, geo), (u, jac, stress, geo)
+
+    def point(zp):
+        (hess, d_stress, d_geo), (u, jac, stress, geo) = jacfwd(inner, has_aux=True)(zp)
+        div_stress = torch.diagonal(d_stress, dim1=-2, dim2=-1).sum(-1)
+        return u, jac, hess, stress, div_stress, geo, d_geo
+
+    phi, jac, hess, stress, div_stress, geo, d_geo = map_points(point, z, chunk_size)
+    prior, density = functional.prior, functional.density
+    log_p, score = score_and_log_prob(density, phi, log_prob, chunk_size)
+    q = torch.exp(prior.log_prob(z))
+    return EmbeddingJet(
+        z=z, phi=phi, jac=jac, hess=hess, stress=stress, div_stress=div_stress,
+        geometric=geo, grad_geometric=d_geo, q=q, grad_log_q=prior.grad_log_prob(z),
+        score=score, log_p=log_p, continuity=lam,
+    )

@@ -1,0 +1,250 @@
+"""Discovery of the continuous symmetries of a fitted objective.
+
+The objective ``F = E_q[log p(phi) + 1/2 log det G - lam tr G]`` has two
+kinds of isometry symmetries (research note §3):
+
+* **data space**: ``eta(x) = B x + c`` (``B`` antisymmetric) is a symmetry iff
+  the data density is invariant, ``s(x) . (B x + c) = 0`` for all ``x``
+  (the geometric terms are invariant for every ``p``);
+* **latent space**: ``xi(z) = A z + b`` is a symmetry iff the prior is
+  invariant: ``grad log q . xi = 0`` where ``q`` is smooth and, for a uniform
+  box, ``xi`` tangent to its faces.
+
+Both conditions are linear in the generator, so the symmetries are the null
+space (SVD) of a residual matrix stacked over sample points
+(:func:`varembed.core.flows.affine_flow_residuals`,
+:func:`varembed.core.symmetry.invariant_subspace`), with the singular values as
+evidence.  Each generator found is then checked on the fitted map: the
+divergence of its Noether current.
+
+In data space with more than ``max_dim`` dimensions the candidates are the
+isometries of the ``max_dim``-dimensional principal subspace of the sample
+points (so(784) alone has 306 936 generators).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+from typing import Optional
+
+import numpy as np
+import torch
+
+from ..core.flows import affine_flow_residuals, affine_generator_basis
+from ..core.symmetry import antisymmetric_basis, invariant_subspace, translation_basis
+from ._inputs import density_samples, latent_points, reference_score_scale, resolve_estimator, torch_generator
+from .currents import CurrentField, current_from_jet
+from .generators import SPACES, DataIsometry, LatentIsometry
+from .jet import embedding_jet, score_and_log_prob
+
+__all__ = ["Symmetry", "SymmetrySearch", "find_symmetries", "KINDS"]
+
+KINDS = ("rotations", "translations", "isometries")
+
+
+@dataclass(frozen=True)
+class Symmetry:
+    """One discovered generator with its evidence and its current on the fit.
+
+    Attributes
+    ----------
+    generator : DataIsometry or LatentIsometry
+        Unit-norm coefficients in the candidate basis.
+    singular_value : float
+        Its (normalised) residual singular value: 0 for an exact symmetry.
+    current : CurrentField or None
+        Its Noether current on latent samples of the fitted map.
+    """
+
+    generator: object
+    singular_value: float
+    current: Optional[CurrentField] = None
+
+    def describe(self) -> str:
+        """A short human-readable description of the generator."""
+        mat, shift = self.generator.matrix, self.generator.shift
+        parts = []
+        if np.abs(mat).max() > 1e-12:
+            ev = np.linalg.eigvals(mat)
+            freq = np.sort(np.abs(ev.imag))[::-1][::2]
+            i, j = np.unravel_index(np.argmax(np.abs(mat)), mat.shape)
+            parts.append(f"rotation (|w|={freq[0]:.3g}, main plane {min(i, j)}-{max(i, j)})")
+        if np.abs(shift).max() > 1e-12:
+            parts.append(f"translation (|c|={np.linalg.norm(shift):.3g}, main axis {int(np.argmax(np.abs(shift)))})")
+        return " + ".join(parts) or "zero"
+
+
+@dataclass(frozen=True)
+class SymmetrySearch:
+    """Result of :func:`find_symmetries`.
+
+    Attributes
+    ----------
+    space : {"data", "latent"}
+    kind : {"rotations", "translations", "isometries"}
+    symmetries : list of Symmetry
+    singular_values : ndarray
+        All singular values of the normalised residual matrix, increasing.
+    rank : int
+        Number of symmetries found (``len(symmetries)``).
+    gap : float
+        First non-zero singular value over the last zero one (``inf`` if none
+        or all are symmetries).
+    tol : float
+    n_candidates : int
+        Size of the candidate basis.
+    subspace : ndarray of shape (D, k) or None
+        The principal subspace the data-space candidates act in (``None``: all of ``R^D``).
+    """
+
+    space: str
+    kind: str
+    symmetries: list
+    singular_values: np.ndarray
+    rank: int
+    gap: float
+    tol: float
+    n_candidates: int
+    subspace: Optional[np.ndarray] = dc_field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return self.rank
+
+    def __iter__(self):
+        return iter(self.symmetries)
+
+
+def _basis(kind: str, n: int):
+    linear = antisymmetric_basis(n) if kind in ("rotations", "isometries") else None
+    shift = translation_basis(n) if kind in ("translations", "isometries") else None
+    return affine_generator_basis(linear, shift, n)
+
+
+def _data_residuals(functional, field, kind, samples, n_samples, max_dim, gen):
+    density = functional.density
+    if samples is None:
+        x = density_samples(density, n_samples, gen)
+        if x is None:  # unknown density: jitter the fitted manifold
+            z = functional.prior.sample(n_samples, gen)
+            phi = torch.stack([field(zz) for zz in z])
+            spread = float(torch.sqrt(((phi - phi.mean(0)) ** 2).sum(-1).mean()))
+            x = phi + 0.1 * spread * torch.randn(phi.shape, generator=gen, dtype=phi.dtype)
+    else:
+        x = torch.as_tensor(np.asarray(samples, dtype=np.float64))
+        if x.ndim != 2 or x.shape[1] != density.dim:
+            raise ValueError(f"samples must have shape (n, {density.dim}), got {tuple(x.shape)}")
+    _, s = score_and_log_prob(density, x, False, 1024)
+    xn, sn = x.detach().cpu().numpy(), s.detach().cpu().numpy()
+    dim = xn.shape[1]
+    basis_u = None
+    if dim > max_dim:
+        xc = xn - xn.mean(0)
+        _, _, vt = np.linalg.svd(xc, full_matrices=False)
+        basis_u = vt[:max_dim].T  # (D, k)
+        xn, sn = xn @ basis_u, sn @ basis_u
+    a, b = _basis(kind, xn.shape[1])
+    return affine_flow_residuals(sn, xn, a, b, trace=True), a, b, basis_u
+
+
+def _box_faces(prior, n_samples, gen):
+    z = prior.sample(n_samples, gen)
+    d = z.shape[1]
+    axis = torch.randint(0, d, (n_samples,), generator=gen)
+    sign = torch.where(torch.rand(n_samples, generator=gen, dtype=z.dtype) < 0.5, -1.0, 1.0).to(z.dtype)
+    rows = torch.arange(n_samples)
+    z[rows, axis] = sign * prior.scale
+    normal = torch.zeros_like(z)
+    normal[rows, axis] = sign
+    return z, normal
+
+
+def _latent_residuals(functional, kind, n_samples, gen):
+    prior = functional.prior
+    a, b = _basis(kind, prior.dim)
+    z = prior.sample(n_samples, gen)
+    g = prior.grad_log_prob(z)
+    rows = [affine_flow_residuals(g.numpy(), z.numpy(), a, b, trace=True)]
+    if getattr(prior, "name", None) == "uniform":  # flows must be tangent to the faces of the box
+        zf, normal = _box_faces(prior, n_samples, gen)
+        rows.append(affine_flow_residuals(normal.numpy(), zf.numpy(), a, b, trace=False))
+    return np.vstack(rows), a, b
+
+
+def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol: float = 1e-6, *,
+                    n_samples: int = 2048, samples=None, max_dim: int = 8, measure: bool = True,
+                    z=None, n_current_samples: int = 1024, random_state=None, s_ref=None,
+                    _jet=None) -> SymmetrySearch:
+    """Symmetry generators of the fitted objective, with evidence and conservation.
+
+    Parameters
+    ----------
+    estimator : fitted embedding estimator
+        Offers ``functional()`` and ``field()``.
+    space : {"data", "latent"}, default="data"
+        ``"data"``: isometries of the data density (in the coordinates of
+        ``functional()``); ``"latent"``: isometries of the prior.
+    kind : {"rotations", "translations", "isometries"}, default="rotations"
+        Candidates: ``so(n)``, translations, or both (``B x + c``).
+    tol : float, default=1e-6
+        Singular values of the normalised residual matrix (dimensionless, at
+        most about 1) at or below ``tol`` count as symmetries.
+    n_samples : int, default=2048
+        Sample points of the density (data) or prior (latent) for the residuals.
+    samples : array-like of shape (n, D), optional
+        Data-space sample points to use instead of draws from the density.
+    max_dim : int, default=8
+        Above this data dimension the candidates act in the principal subspace
+        of the sample points of this dimension.
+    measure : bool, default=True
+        Measure the Noether current of each generator found on the fitted map.
+    z : array-like of shape (n, d), optional
+        Latent points for the currents (default: ``n_current_samples`` prior draws).
+    n_current_samples : int, default=1024
+    random_state : int, Generator or None
+        Seeds all sampling (private generators).
+    s_ref : float, optional
+        Reference score scale for the current measures.
+
+    Returns
+    -------
+    SymmetrySearch
+    """
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {list(SPACES)}, got {space!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    if isinstance(max_dim, bool) or not isinstance(max_dim, int) or max_dim < 1:
+        raise ValueError(f"max_dim must be a positive integer, got {max_dim!r}")
+    functional, field = resolve_estimator(estimator)
+    gen = torch_generator(random_state)
+    if space == "data":
+        res, a, b, basis_u = _data_residuals(functional, field, kind, samples, int(n_samples), max_dim, gen)
+    else:
+        res, a, b = _latent_residuals(functional, kind, int(n_samples), gen)
+        basis_u = None
+    n_cand = a.shape[0]
+    if n_cand == 0:
+        return SymmetrySearch(space, kind, [], np.zeros(0), 0, float("inf"), float(tol), 0, basis_u)
+    sub = invariant_subspace(res, tol=tol)
+    gens = []
+    for coef in sub.basis:
+        mat, shift = np.tensordot(coef, a, 1), coef @ b
+        if space == "data":
+            if basis_u is not None:
+                mat, shift = basis_u @ mat @ basis_u.T, basis_u @ shift
+            gens.append(DataIsometry(0.5 * (mat - mat.T), shift))
+        else:
+            gens.append(LatentIsometry(0.5 * (mat - mat.T), shift))
+    currents = [None] * len(gens)
+    if measure and gens:
+        jet = _jet
+        if jet is None:
+            zt = latent_points(functional, z, n_current_samples, gen)
+            jet = embedding_jet(functional, field, zt, log_prob=(space == "latent"))
+        if s_ref is None:
+            s_ref = reference_score_scale(functional.density)
+        currents = [current_from_jet(g, jet, s_ref) for g in gens]
+    syms = [Symmetry(g, float(sv), c) for g, sv, c in zip(gens, sub.singular_values[: sub.rank], currents)]
+    return SymmetrySearch(space, kind, syms, sub.singular_values, sub.rank, sub.gap, float(tol), n_cand, basis_u)
