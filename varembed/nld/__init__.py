@@ -1,0 +1,73 @@
+"""Noether's Learning Dynamics (Tanaka & Kunin, NeurIPS 2021) for PyTorch models.
+
+Gradient descent is the Euler-Lagrange equation of a damped Lagrangian whose
+kinetic energy is set by the learning rule and whose potential is the loss.
+A loss symmetry that the kinetic energy breaks makes its Noether charge move
+predictably (kinetic symmetry breaking).  This package
+
+* builds the learning-rule Lagrangian on :mod:`varembed.core.lagrangian`
+  (:mod:`.lagrangian`),
+* finds and numerically verifies scale / translation / rescale groups of an
+  ``nn.Module`` with the core's invariant-subspace discovery (:mod:`.registry`),
+* records per-group charges around ``optimizer.step()`` (:mod:`.tracker`),
+* predicts them: exact recursions, the modified-equation ODE with the measured
+  source, the NLD closed form, steady states (:mod:`.predictors`,
+  :mod:`.closed_forms`), and the implicit-RMSProp shadow optimiser
+  (:mod:`.shadow`).
+
+Typical use::
+
+    families = verify_symmetries(model, batches).verified_families()
+    tracker = NoetherTracker(model, optimizer, families)
+    ... train ...
+    for h in tracker.history():
+        predicted = predict_modified_equation(h)
+"""
+
+from .groups import Part, SymmetryFamily
+from .lagrangian import (
+    ChargeDynamics,
+    LearningRule,
+    kinetic_symmetry_breaking,
+    learning_density,
+    modified_equation_residual,
+    noether_charge,
+)
+from .predictors import (
+    NLDPrediction,
+    SteadyState,
+    measured_angular_update,
+    predict_discrete,
+    predict_modified_equation,
+    predict_nld,
+    relative_error,
+    steady_state,
+)
+from .registry import SymmetryReport, find_symmetries, verify_symmetries
+from .shadow import ImplicitRMSProp
+from .tracker import ChargeHistory, NoetherTracker
+
+__all__ = [
+    "Part",
+    "SymmetryFamily",
+    "ChargeDynamics",
+    "LearningRule",
+    "kinetic_symmetry_breaking",
+    "learning_density",
+    "modified_equation_residual",
+    "noether_charge",
+    "NLDPrediction",
+    "SteadyState",
+    "measured_angular_update",
+    "predict_discrete",
+    "predict_modified_equation",
+    "predict_nld",
+    "relative_error",
+    "steady_state",
+    "SymmetryReport",
+    "find_symmetries",
+    "verify_symmetries",
+    "ImplicitRMSProp",
+    "ChargeHistory",
+    "NoetherTracker",
+]

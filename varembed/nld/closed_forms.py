@@ -1,0 +1,206 @@
+"""Closed forms and exact propagators for Noether charges under SGD.
+
+Notation (research note nld.md): learning rate ``eta``, momentum ``beta``,
+coupled weight decay ``k``, time ``t = n eta``, ``gamma = (1-beta)/(eta(1+beta))``.
+All functions are vectorised over groups (last axis) and take the per-step
+measured sources as arrays of shape ``(n_steps, n_groups)``.
+
+* :func:`discrete_quadratic_charge` -- exact recursion of ``|q_A|^2`` (or a
+  rescale difference) given ``|v_n|^2``: ``Q_{n+1} = Q_n - 2 eta c_n + eta^2 |v_n|^2``,
+  ``c_n = beta (c_{n-1} - eta |v_{n-1}|^2) + k Q_n``.
+* :func:`discrete_translation_charge` -- exact ``C_{n+1} = (1+beta-eta k) C_n - beta C_{n-1}``.
+* :func:`oscillator` -- the modified equation ``Q'' + 2 gamma Q' + omega^2 Q = s(t)``
+  with the source held constant over each step, propagated exactly by the
+  Van Loan augmented-matrix exponential (valid for ``omega = 0``).
+* :func:`first_order_sgd` -- Neural Mechanics' ``Q = e^{-2kt} Q_0 + eta int e^{-2k(t-s)} |g|^2``.
+* :func:`bernoulli_r2` -- NLD closed form (V1-Eq.17) for ``r^2 = |q_A|^2``.
+* :func:`steady_angular_update`, :func:`steady_r2` -- equilibrium formulas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import expm
+
+__all__ = [
+    "discrete_quadratic_charge",
+    "discrete_translation_charge",
+    "oscillator",
+    "first_order_sgd",
+    "bernoulli_r2",
+    "steady_angular_update",
+    "steady_r2",
+    "relaxation_steps",
+]
+
+
+def discrete_quadratic_charge(q0, update_sq, lr, momentum=0.0, weight_decay=0.0):
+    """Exact charge ``Q_n`` of a scale group (or rescale pair) under PyTorch SGD.
+
+    Uses only ``<g_n, xi(q_n)> = 0`` (the symmetry) and the SGD update
+    ``q_{n+1} = q_n - eta v_n``, ``v_n = beta v_{n-1} + g_n + k q_n``.
+
+    Parameters
+    ----------
+    q0 : array (n_groups,)
+        Initial charge.
+    update_sq : array (n_steps, n_groups)
+        Signed ``|v_n|^2`` per group (for ``beta = 0``: ``|g_n + k q_n|^2``).
+    lr, momentum, weight_decay : float
+
+    Returns
+    -------
+    ndarray (n_steps + 1, n_groups)
+    """
+    v2 = np.atleast_2d(np.asarray(update_sq, dtype=np.float64))
+    out = np.empty((v2.shape[0] + 1, v2.shape[1]))
+    out[0] = q = np.asarray(q0, dtype=np.float64)
+    c = weight_decay * q
+    for n in range(v2.shape[0]):
+        q_next = q - 2.0 * lr * c + lr * lr * v2[n]
+        c = momentum * (c - lr * v2[n]) + weight_decay * q_next
+        out[n + 1] = q = q_next
+    return out
+
+
+def discrete_translation_charge(c0, n_steps, lr, momentum=0.0, weight_decay=0.0):
+    """Exact translation charge ``C_n`` (data-free) under PyTorch SGD.
+
+    Returns
+    -------
+    ndarray (n_steps + 1, n_groups)
+    """
+    c = np.asarray(c0, dtype=np.float64).reshape(-1)
+    out = np.empty((n_steps + 1, c.size))
+    out[0] = c
+    s = np.zeros_like(c)
+    for n in range(n_steps):
+        s = momentum * s + weight_decay * c
+        c = c - lr * s
+        out[n + 1] = c
+    return out
+
+
+def _zoh(gamma, omega2, dt):
+    """Exact one-step propagator ``(Phi, Gamma)`` of y' = A y + (0, s) with s held constant."""
+    aug = np.zeros((3, 3))
+    aug[0, 1] = 1.0
+    aug[1, 0] = -omega2
+    aug[1, 1] = -2.0 * gamma
+    aug[1, 2] = 1.0
+    e = expm(aug * dt)
+    return e[:2, :2], e[:2, 2]
+
+
+def oscillator(q0, source, dt, gamma, omega2, dq0=None):
+    """Propagate ``Q'' + 2 gamma Q' + omega2 Q = s`` with ``s`` constant per step.
+
+    Parameters
+    ----------
+    q0 : array (n_groups,)
+    source : array (n_steps, n_groups)
+        ``s`` over ``[n dt, (n+1) dt)``.
+    dt : float
+        Step in time (``eta``).
+    gamma, omega2 : float
+    dq0 : array (n_groups,), optional
+        Initial velocity; default 0 (as in Neural Mechanics).
+
+    Returns
+    -------
+    ndarray (n_steps + 1, n_groups)
+    """
+    s = np.atleast_2d(np.asarray(source, dtype=np.float64))
+    phi, gam = _zoh(gamma, omega2, dt)
+    y = np.zeros((2, s.shape[1]))
+    y[0] = q0
+    if dq0 is not None:
+        y[1] = dq0
+    out = np.empty((s.shape[0] + 1, s.shape[1]))
+    out[0] = y[0]
+    for n in range(s.shape[0]):
+        y = phi @ y + np.outer(gam, s[n])
+        out[n + 1] = y[0]
+    return out
+
+
+def _decay_integral(rate, dt):
+    """``int_0^dt e^{-rate s} ds`` (stable at ``rate = 0``)."""
+    x = rate * dt
+    return dt * (-np.expm1(-x) / x) if x != 0 else dt
+
+
+def first_order_sgd(q0, grad_sq, lr, weight_decay=0.0):
+    """Neural Mechanics' SGD solution ``e^{-2kt}Q_0 + eta int_0^t e^{-2k(t-s)} |g(s)|^2 ds``.
+
+    The integral uses the measured ``|g_n|^2`` held constant over each step.
+
+    Returns
+    -------
+    ndarray (n_steps + 1, n_groups)
+    """
+    g2 = np.atleast_2d(np.asarray(grad_sq, dtype=np.float64))
+    decay = np.exp(-2.0 * weight_decay * lr)
+    w = lr * _decay_integral(2.0 * weight_decay, lr)
+    out = np.empty((g2.shape[0] + 1, g2.shape[1]))
+    out[0] = q = np.asarray(q0, dtype=np.float64)
+    for n in range(g2.shape[0]):
+        q = decay * q + w * g2[n]
+        out[n + 1] = q
+    return out
+
+
+def bernoulli_r2(r2_0, ghat_sq, lr, momentum=0.0, weight_decay=0.0):
+    """NLD closed form (V1-Eq.17): ``r^2(t)`` of a scale group.
+
+    ``r^4(t) = (2 eta (1+beta)/(1-beta)^3) int_0^t e^{-4k(t-s)/(1-beta)} |g_hat(s)|^2 ds
+    + e^{-4kt/(1-beta)} r^4(0)`` with ``|g_hat|^2 = r^2 |g|^2`` (gradient at the
+    unit-norm point), held constant over each step.  Valid for coherent
+    gradients (see :func:`varembed.nld.predictors.predict_nld` for the flag).
+
+    Returns
+    -------
+    ndarray (n_steps + 1, n_groups)
+    """
+    gh = np.atleast_2d(np.asarray(ghat_sq, dtype=np.float64))
+    mu = 1.0 - momentum
+    rate = 4.0 * weight_decay / mu
+    amp = 2.0 * lr * (1.0 + momentum) / mu**3
+    decay = np.exp(-rate * lr)
+    w = amp * _decay_integral(rate, lr)
+    u = np.asarray(r2_0, dtype=np.float64) ** 2
+    out = np.empty((gh.shape[0] + 1, gh.shape[1]))
+    out[0] = np.sqrt(u)
+    for n in range(gh.shape[0]):
+        u = decay * u + w * gh[n]
+        out[n + 1] = np.sqrt(u)
+    return out
+
+
+def steady_angular_update(lr, momentum=0.0, weight_decay=0.0) -> float:
+    """Equilibrium angular update per step ``sqrt(2 eta k / (1 + beta))`` (radians)."""
+    return float(np.sqrt(2.0 * lr * weight_decay / (1.0 + momentum)))
+
+
+def steady_r2(mean_ghat_sq, lr, momentum=0.0, weight_decay=0.0, noise_ghat_sq=None) -> float:
+    """Equilibrium ``r^2`` of a scale group.
+
+    Coherent form ``r^4 = eta (1+beta) <|g_hat|^2> / (2 k (1-beta)^2)``.  With
+    ``noise_ghat_sq = tr Sigma_hat`` (minibatch noise at the unit-norm point)
+    and ``mean_ghat_sq = |mean g_hat|^2`` the noise-corrected form
+    ``r^4 = (eta/(2k)) [(1+beta)|g_bar|^2/(1-beta)^2 + tr Sigma/(1-beta)]`` (nld.md 3.1(h)).
+    """
+    if weight_decay <= 0:
+        raise ValueError("a steady state needs weight_decay > 0 (with k = 0 the norm grows for ever)")
+    mu = 1.0 - momentum
+    r4 = (1.0 + momentum) * mean_ghat_sq / mu**2
+    if noise_ghat_sq is not None:
+        r4 = r4 + noise_ghat_sq / mu
+    return float(np.sqrt(lr * r4 / (2.0 * weight_decay)))
+
+
+def relaxation_steps(lr, momentum=0.0, weight_decay=0.0) -> float:
+    """Relaxation time of ``r^4`` in steps, ``(1 - beta) / (4 eta k)``."""
+    if weight_decay <= 0:
+        return float("inf")
+    return float((1.0 - momentum) / (4.0 * lr * weight_decay))
