@@ -154,3 +154,20 @@ def test_score_is_exact_gaussian_marginal():
         ref = multivariate_normal(emb.mean_, cov).logpdf(X[:50])
         np.testing.assert_allclose(emb.score_samples(X[:50]), ref, rtol=1e-10)
         assert emb.score(X[:50]) == pytest.approx(ref.mean(), rel=1e-10)
+
+
+def test_closed_form_grassmann_derivatives_match_autodiff():
+    import torch
+
+    from varembed.embedding.linear import _grassmann_cost
+
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(7, 7))
+    cov = a @ a.T + 0.1 * np.eye(7)
+    cost, egrad, ehess = _grassmann_cost(cov, 0.8, 0.05)
+    frame = torch.as_tensor(np.linalg.qr(rng.normal(size=(7, 3)))[0]).requires_grad_(True)
+    direction = torch.as_tensor(rng.normal(size=(7, 3)))
+    (g_auto,) = torch.autograd.grad(cost(frame), frame, create_graph=True)
+    (h_auto,) = torch.autograd.grad((g_auto * direction).sum(), frame)
+    torch.testing.assert_close(egrad(frame.detach()), g_auto.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(ehess(frame.detach(), direction), h_auto, rtol=1e-10, atol=1e-10)

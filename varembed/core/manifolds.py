@@ -57,7 +57,9 @@ def check_solver(name) -> None:
 def minimize_on_manifold(
     manifold,
     cost: Callable,
-    initial_point: np.ndarray,
+    euclidean_gradient: Callable | None = None,
+    euclidean_hessian: Callable | None = None,
+    initial_point: np.ndarray | None = None,
     *,
     solver: str = "trust-regions",
     max_iter: int = 200,
@@ -71,7 +73,10 @@ def minimize_on_manifold(
     manifold : pymanopt.manifolds.manifold.Manifold
     cost : callable
         Torch function of the manifold point (a float64 tensor) returning a
-        scalar; gradients and Hessian-vector products come from autodiff.
+        scalar.
+    euclidean_gradient, euclidean_hessian : callable, optional
+        Closed-form torch derivatives ``grad(x)`` and ``hess(x, direction)``;
+        when omitted they come from torch autodiff.
     initial_point : ndarray
         Starting point on the manifold (never drawn from a global RNG).
     solver : {"trust-regions", "conjugate-gradient", "steepest-descent"}
@@ -86,7 +91,15 @@ def minimize_on_manifold(
     ManifoldResult
     """
     check_solver(solver)
-    problem = pymanopt.Problem(manifold, pymanopt.function.pytorch(manifold)(cost))
+    if initial_point is None:
+        raise ValueError("initial_point is required (pymanopt's random points use the global RNG)")
+    wrap = pymanopt.function.pytorch(manifold)
+    problem = pymanopt.Problem(
+        manifold,
+        wrap(cost),
+        euclidean_gradient=None if euclidean_gradient is None else wrap(euclidean_gradient),
+        euclidean_hessian=None if euclidean_hessian is None else wrap(euclidean_hessian),
+    )
     kwargs = dict(max_iterations=max_iter, min_gradient_norm=tol, verbosity=int(verbose))
     if solver == "trust-regions":
         kwargs["min_step_size"] = 0.0
