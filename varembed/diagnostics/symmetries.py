@@ -18,8 +18,8 @@ evidence.  Each generator found is then checked on the fitted map: the
 divergence of its Noether current.
 
 In data space with more than ``max_dim`` dimensions the candidates are the
-isometries of the ``max_dim``-dimensional principal subspace of the sample
-points (so(784) alone has 306 936 generators).
+isometries of the principal subspace of the fitted manifold (its numerical
+rank, at most ``max_dim`` dimensions; so(784) alone has 306 936 generators).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Optional
 import numpy as np
 import torch
 
+from ..core.pointwise import map_points
 from ..core.flows import affine_flow_residuals, affine_generator_basis
 from ..core.symmetry import antisymmetric_basis, invariant_subspace, translation_basis
 from ._inputs import density_samples, latent_points, reference_score_scale, resolve_estimator, torch_generator
@@ -94,7 +95,8 @@ class SymmetrySearch:
     n_candidates : int
         Size of the candidate basis.
     subspace : ndarray of shape (D, k) or None
-        The principal subspace the data-space candidates act in (``None``: all of ``R^D``).
+        The principal subspace of the fitted manifold that the data-space
+        candidates act in (``None``: all of ``R^D``).
     """
 
     space: str
@@ -120,27 +122,29 @@ def _basis(kind: str, n: int):
     return affine_generator_basis(linear, shift, n)
 
 
-def _data_residuals(functional, field, kind, samples, n_samples, max_dim, gen):
-    density = functional.density
+def _manifold_subspace(phi: np.ndarray, max_dim: int) -> np.ndarray:
+    """Orthonormal principal directions of the fitted manifold's points (numerical rank, at most ``max_dim``)."""
+    _, sv, vt = np.linalg.svd(phi - phi.mean(0), full_matrices=False)
+    rank = int(np.sum(sv > 1e-8 * max(sv[0], np.finfo(float).tiny))) if sv.size else 0
+    return vt[: max(1, min(rank, max_dim))].T
+
+
+def _data_residuals(density, phi, kind, samples, n_samples, max_dim, gen):
     if samples is None:
         x = density_samples(density, n_samples, gen)
-        if x is None:  # unknown density: jitter the fitted manifold
-            z = functional.prior.sample(n_samples, gen)
-            phi = torch.stack([field(zz) for zz in z])
+        if x is None:  # a density that cannot be sampled: jitter the fitted manifold
             spread = float(torch.sqrt(((phi - phi.mean(0)) ** 2).sum(-1).mean()))
-            x = phi + 0.1 * spread * torch.randn(phi.shape, generator=gen, dtype=phi.dtype)
+            idx = torch.randint(0, phi.shape[0], (n_samples,), generator=gen)
+            x = phi[idx] + 0.1 * spread * torch.randn(n_samples, phi.shape[1], generator=gen, dtype=phi.dtype)
     else:
         x = torch.as_tensor(np.asarray(samples, dtype=np.float64))
-        if x.ndim != 2 or x.shape[1] != density.dim:
-            raise ValueError(f"samples must have shape (n, {density.dim}), got {tuple(x.shape)}")
+        if x.ndim != 2 or x.shape[1] != phi.shape[1]:
+            raise ValueError(f"samples must have shape (n, {phi.shape[1]}), got {tuple(x.shape)}")
     _, s = score_and_log_prob(density, x, False, 1024)
     xn, sn = x.detach().cpu().numpy(), s.detach().cpu().numpy()
-    dim = xn.shape[1]
     basis_u = None
-    if dim > max_dim:
-        xc = xn - xn.mean(0)
-        _, _, vt = np.linalg.svd(xc, full_matrices=False)
-        basis_u = vt[:max_dim].T  # (D, k)
+    if xn.shape[1] > max_dim:
+        basis_u = _manifold_subspace(phi.detach().cpu().numpy(), max_dim)
         xn, sn = xn @ basis_u, sn @ basis_u
     a, b = _basis(kind, xn.shape[1])
     return affine_flow_residuals(sn, xn, a, b, trace=True), a, b, basis_u
@@ -193,8 +197,9 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
     samples : array-like of shape (n, D), optional
         Data-space sample points to use instead of draws from the density.
     max_dim : int, default=8
-        Above this data dimension the candidates act in the principal subspace
-        of the sample points of this dimension.
+        Above this data dimension the candidates act in the principal
+        subspace of the fitted manifold's points ``phi(z)`` (numerical rank,
+        at most ``max_dim`` dimensions).
     measure : bool, default=True
         Measure the Noether current of each generator found on the fitted map.
     z : array-like of shape (n, d), optional
@@ -220,7 +225,11 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
     functional, field = resolve_estimator(estimator)
     gen = torch_generator(random_state)
     if space == "data":
-        res, a, b, basis_u = _data_residuals(functional, field, kind, samples, int(n_samples), max_dim, gen)
+        if _jet is not None:
+            phi = _jet.phi
+        else:
+            phi = map_points(field, latent_points(functional, None, int(n_samples), gen))
+        res, a, b, basis_u = _data_residuals(functional.density, phi, kind, samples, int(n_samples), max_dim, gen)
     else:
         res, a, b = _latent_residuals(functional, kind, int(n_samples), gen)
         basis_u = None

@@ -1,0 +1,72 @@
+"""diagnose(): the report object, its Ward identities, str/to_dict/plot, and the estimator shortcut."""
+
+import json
+
+import numpy as np
+import pytest
+
+from varembed import LinearVariationalEmbedding
+from varembed.diagnostics import DiagnosticsReport, diagnose, euler_lagrange_residual
+from varembed.embedding import UniformBoxPrior
+
+from _diag_helpers import MixtureOfIsotropic, StubEmbedding
+from test_diagnostics_symmetries import LAM, _ring, _ring_solution
+
+
+def _data(d_extra=3, seed=0, n=800):
+    rng = np.random.default_rng(seed)
+    scales = np.array([3.0, 2.0, 1.0, 0.6, 0.4][: 2 + d_extra])
+    return rng.normal(size=(n, scales.size)) * scales
+
+
+@pytest.fixture(scope="module")
+def report():
+    emb = LinearVariationalEmbedding(2, continuity=0.05, random_state=0).fit(_data())
+    return emb, emb.diagnose(n_samples=8192, random_state=0)
+
+
+def test_report_numbers(report):
+    emb, rep = report
+    assert isinstance(rep, DiagnosticsReport)
+    assert rep.rho_el <= 1e-10
+    # same latent sample, same numbers as the stand-alone function
+    alone = euler_lagrange_residual(emb, z=rep.residual.z)
+    assert alone.rho == pytest.approx(rep.rho_el, rel=1e-6, abs=1e-16)
+    # Ward identities of an exact solution: zero up to Monte Carlo noise (n = 8192)
+    w = rep.ward
+    tr_g = float(np.sum(emb.scales_**2))
+    assert w.virial_rhs == pytest.approx(-2 + 2 * 0.05 * tr_g, rel=0.05)
+    assert w.virial_error < 0.05 and w.translation < 0.05 and w.latent_affine < 0.05 and w.rotation_charge < 0.05
+    # latent so(2) found and its current conserved; distinct data eigenvalues: no data rotation
+    assert rep.symmetries["latent"].rank == 1
+    assert rep.symmetries["latent"].symmetries[0].current.divergence_ratio < 1e-8
+    assert rep.symmetries["data"].rank == 0
+
+
+def test_report_outputs(report):
+    _, rep = report
+    text = str(rep)
+    assert "rho_EL" in text and "virial" in text and "latent space" in text
+    d = json.loads(json.dumps(rep.to_dict()))
+    assert d["rho_el"] == rep.rho_el and d["symmetries"]["latent"]["rank"] == 1
+    assert d["data_dim"] == 5 and d["latent_dim"] == 2
+    fig = rep.plot()
+    assert len(fig.axes) >= 2
+
+
+def test_plot_d1_and_errors():
+    stub = StubEmbedding(UniformBoxPrior(1, 1.0), MixtureOfIsotropic(_ring(), 0.1), _ring_solution(), LAM)
+    rep = diagnose(stub, n_samples=256, random_state=0)
+    assert rep.symmetries["data"].rank == 1
+    # the ring solution with the continuum ridge radius 0.995 (§4.4): small residual; a wrong radius is not
+    assert rep.rho_el < 1e-3
+    off = StubEmbedding(UniformBoxPrior(1, 1.0), MixtureOfIsotropic(_ring(), 0.1), _ring_solution(0.95), LAM)
+    assert diagnose(off, n_samples=256, random_state=0, spaces=()).rho_el > 1e-2
+    assert len(rep.plot().axes) == 2
+    with pytest.raises(ValueError, match="symmetry index"):
+        rep.plot(symmetry=5)
+    emb3 = LinearVariationalEmbedding(3, random_state=0).fit(_data())
+    with pytest.raises(ValueError, match="d <= 2"):
+        emb3.diagnose(n_samples=64, random_state=0).plot()
+    with pytest.raises(ValueError, match="spaces"):
+        diagnose(emb3, spaces=("phase",))
