@@ -13,7 +13,8 @@ LinearVariationalEmbedding
 """
 
 from .embedding.linear import LinearVariationalEmbedding
+from .embedding.neural import VariationalEmbedding
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearVariationalEmbedding", "__version__"]
+__all__ = ["LinearVariationalEmbedding", "VariationalEmbedding", "__version__"]

@@ -7,10 +7,10 @@ smoothness (bending) penalty needs the second derivatives ``d_i d_j phi``.
 point; ``jacfwd`` with ``d`` forward passes.  For a multilayer perceptron one
 can do better still: propagate the *jet* ``[h, dh/dz_1, ..., dh/dz_d]`` (and
 optionally the ``d (d + 1) / 2`` second derivatives) through each layer at
-once, as one stacked tensor of shape ``(rows, batch, width)``:
+once, as a value ``(batch, width)`` and a stack of tangents ``(d, batch, width)``:
 
-* a linear layer maps every row with the same matrix (one matmul; the bias is
-  added to the value row only);
+* a linear layer maps every tangent row with the same matrix (one matmul for
+  all of them; the bias goes to the value only);
 * an elementwise activation ``sigma`` maps the value row to ``sigma(a)``, a
   tangent row ``da_i`` to ``sigma'(a) da_i`` and a second-order row
   ``d2a_ij`` to ``sigma''(a) da_i da_j + sigma'(a) d2a_ij``.
@@ -39,7 +39,8 @@ __all__ = [
     "jet_rows",
     "linear_jet",
     "activation_jet",
-    "seed_jet",
+    "first_layer_jet",
+    "mlp_jet",
     "split_jet",
     "second_order_pairs",
 ]
@@ -145,52 +146,53 @@ def second_order_pairs(d: int) -> list:
 
 
 def jet_rows(d: int, order: int) -> int:
-    """Rows of a jet tensor: ``1 + d`` (first order) or ``1 + d + d (d + 1) / 2``."""
+    """Rows of a jet: ``1 + d`` (first order) or ``1 + d + d (d + 1) / 2``."""
     return 1 + d + (d * (d + 1) // 2 if order >= 2 else 0)
 
 
-def seed_jet(z: torch.Tensor, order: int = 1) -> torch.Tensor:
-    """The jet of the identity map at ``z``: shape ``(rows, batch, d)``.
+def linear_jet(jet: tuple, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> tuple:
+    """Push a jet ``(h, dh, d2h)`` through ``a = W h + b``.
 
-    Row 0 is ``z``, rows ``1..d`` the unit tangents ``e_i`` and the
-    second-order rows (if any) zero.
+    The value takes the bias (one ``addmm``); the ``d`` tangent rows (and the
+    second-order rows) share one matmul.  ``dh`` has shape ``(d, batch, width)``.
     """
-    batch, d = z.shape
-    rows = jet_rows(d, order)
-    jet = z.new_zeros((rows, batch, d))
-    jet[0] = z
-    idx = torch.arange(d, device=z.device)
-    jet[1 + idx, :, idx] = 1.0
-    return jet
+    value, tangents, second = jet
+    value = F.linear(value, weight, bias)
+    tangents = F.linear(tangents, weight)
+    if second is not None:
+        second = F.linear(second, weight)
+    return value, tangents, second
 
 
-def linear_jet(jet: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
-    """Push a jet through ``a = W h + b``: one matmul for all rows, bias on row 0."""
-    out = F.linear(jet, weight)
-    if bias is not None:
-        out[0] = out[0] + bias
-    return out
-
-
-def activation_jet(jet: torch.Tensor, act: Activation, d: int, order: int = 1) -> torch.Tensor:
+def activation_jet(jet: tuple, act: Activation) -> tuple:
     """Push a jet through an elementwise activation (chain rule up to second order)."""
-    value, d1, d2 = act.derivatives(jet[0])
-    tangents = jet[1 : 1 + d]
-    rows = [value.unsqueeze(0), d1.unsqueeze(0) * tangents]
+    value, tangents, second = jet
+    s0, s1, s2 = act.derivatives(value)
+    new_t = s1 * tangents
+    new_s = None
+    if second is not None:
+        d = tangents.shape[0]
+        ii, jj = (list(a) for a in zip(*second_order_pairs(d)))
+        new_s = s2 * tangents[ii] * tangents[jj] + s1 * second
+    return s0, new_t, new_s
+
+
+def first_layer_jet(z: torch.Tensor, layer: torch.nn.Linear, order: int = 1) -> tuple:
+    """The jet of ``a = W z + b`` at the input: tangents are the columns of ``W``."""
+    batch, d = z.shape
+    value = F.linear(z, layer.weight, layer.bias)
+    tangents = layer.weight.T.unsqueeze(1).expand(d, batch, layer.weight.shape[0])
+    second = None
     if order >= 2:
-        second = jet[1 + d :]
-        ii, jj = zip(*second_order_pairs(d))
-        ii = list(ii)
-        jj = list(jj)
-        rows.append(d2.unsqueeze(0) * tangents[ii] * tangents[jj] + d1.unsqueeze(0) * second)
-    return torch.cat(rows, 0)
+        second = z.new_zeros((d * (d + 1) // 2, batch, layer.weight.shape[0]))
+    return value, tangents, second
 
 
-def split_jet(jet: torch.Tensor, d: int, order: int = 1) -> Jet:
-    """Turn a ``(rows, batch, D)`` jet tensor into a :class:`Jet`."""
-    value = jet[0]
-    jac = jet[1 : 1 + d].permute(1, 2, 0)
-    hess = jet[1 + d :].permute(1, 2, 0) if order >= 2 else None
+def split_jet(jet: tuple, order: int = 1) -> Jet:
+    """Turn a jet ``(value (B, D), tangents (d, B, D), second)`` into a :class:`Jet`."""
+    value, tangents, second = jet
+    jac = tangents.permute(1, 2, 0)
+    hess = second.permute(1, 2, 0) if (order >= 2 and second is not None) else None
     return Jet(value=value, jacobian=jac, hessian=hess)
 
 
@@ -199,8 +201,8 @@ def mlp_jet(
     layers: Sequence[torch.nn.Linear],
     act: Activation,
     order: int = 1,
-) -> torch.Tensor:
-    """Jet tensor of ``Linear -> act -> ... -> Linear`` (activation between layers).
+) -> tuple:
+    """Jet of ``Linear -> act -> ... -> Linear`` (activation between layers).
 
     Parameters
     ----------
@@ -212,12 +214,10 @@ def mlp_jet(
 
     Returns
     -------
-    Tensor of shape (rows, batch, out_features)
+    tuple ``(value (batch, out), tangents (d, batch, out), second or None)``
     """
-    d = z.shape[-1]
-    jet = seed_jet(z, order)
-    for k, layer in enumerate(layers):
+    jet = first_layer_jet(z, layers[0], order)
+    for layer in layers[1:]:
+        jet = activation_jet(jet, act)
         jet = linear_jet(jet, layer.weight, layer.bias)
-        if k < len(layers) - 1:
-            jet = activation_jet(jet, act, d, order)
     return jet

@@ -3,6 +3,7 @@
 from .densities import GaussianDensity
 from .functional import EmbeddingFunctional, half_logdet_gram
 from .linear import LinearVariationalEmbedding
+from .neural import VariationalEmbedding
 from .priors import GaussianPrior, UniformBoxPrior, make_prior
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "GaussianPrior",
     "LinearVariationalEmbedding",
     "UniformBoxPrior",
+    "VariationalEmbedding",
     "half_logdet_gram",
     "make_prior",
 ]

@@ -130,7 +130,7 @@ class SmoothMLPMap(nn.Module):
         jac = self.weight.unsqueeze(0).expand(z.shape[0], -1, -1)
         hess = None
         if self.layers:
-            g = split_jet(mlp_jet(z, self.layers, self._act, order), d, order)
+            g = split_jet(mlp_jet(z, self.layers, self._act, order), order)
             value = value + g.value
             jac = jac + g.jacobian
             hess = g.hessian
