@@ -61,9 +61,12 @@ class CurrentField:
     breaking_ratio : float
         ``rms(beta) / rms(q S_ref |Q|)``.
     current_ratio : ndarray (n,)
-        ``|j| / (q (|J G^-1|_F + 2 lam |J|_F) |Q| + q |L| |xi|)`` pointwise; for
-        ``d = 1`` with natural boundary conditions a conserved current vanishes,
-        so this is the research note's ``nu_j`` before its max/median.
+        ``|j| / (q (|J G^-1|_F + 2 lam |J|_F) |Q| + q |L| |xi|)`` pointwise: the
+        current against the sum of the magnitudes of its parts.  For ``d = 1``
+        with natural boundary conditions a conserved current vanishes.
+    current_scale : ndarray (n,)
+        The denominator of ``current_ratio``; ``nu_j = max |j| / max current_scale``
+        is the research note's normalised current (§3.6, T5).
     s_ref : float
     """
 
@@ -77,6 +80,7 @@ class CurrentField:
     divergence_ratio: float
     breaking_ratio: float
     current_ratio: np.ndarray = dc_field(repr=False)
+    current_scale: np.ndarray = dc_field(repr=False, default=None)
     s_ref: float = float("nan")
 
     @property
@@ -91,6 +95,7 @@ class CurrentField:
             "breaking_ratio": float(self.breaking_ratio),
             "current_ratio_max": float(np.max(self.current_ratio)),
             "current_ratio_median": float(np.median(self.current_ratio)),
+            "nu_j": float(np.max(np.linalg.norm(self.current, axis=-1)) / max(np.max(self.current_scale), 1e-300)),
             "current_rms": _rms(np.linalg.norm(self.current, axis=-1)),
             "identity_residual_max": float(np.max(np.abs(self.identity_residual))),
         }
@@ -182,7 +187,7 @@ def _package(generator, jet, current, div, brk, char, el, s_ref) -> CurrentField
         generator=generator, z=to(jet.z), current=to(current), divergence=to(div), breaking=to(brk),
         characteristic=to(char), identity_residual=to(identity),
         divergence_ratio=_rms(to(div)) / max(scale, tiny), breaking_ratio=_rms(to(brk)) / max(scale, tiny),
-        current_ratio=ratio, s_ref=float(s_ref),
+        current_ratio=ratio, current_scale=denom, s_ref=float(s_ref),
     )
 
 
