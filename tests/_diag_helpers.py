@@ -59,22 +59,3 @@ def random_mlp(d, D, width=16, seed=0, scale=0.5):
     b1 = torch.randn(width, generator=g, dtype=torch.float64)
     w2 = scale * torch.randn(D, width, generator=g, dtype=torch.float64) / math.sqrt(width)
     return lambda z: w0 @ z + w2 @ torch.tanh(w1 @ z + b1)
-
-
-class DiagonalGaussianPrior:
-    """Gaussian prior with per-axis scales (not rotation invariant)."""
-
-    name = "gaussian-diagonal"
-
-    def __init__(self, scales):
-        self.scales = torch.as_tensor(np.asarray(scales, dtype=np.float64))
-        self.dim = self.scales.shape[0]
-
-    def log_prob(self, z):
-        return (-0.5 * (z / self.scales) ** 2 - torch.log(self.scales) - 0.5 * math.log(2 * math.pi)).sum(-1)
-
-    def grad_log_prob(self, z):
-        return -z / self.scales**2
-
-    def sample(self, n, generator, dtype=torch.float64, device="cpu"):
-        return self.scales * torch.randn(n, self.dim, generator=generator, dtype=dtype)

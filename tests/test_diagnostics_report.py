@@ -9,8 +9,8 @@ from varembed import LinearVariationalEmbedding
 from varembed.diagnostics import DiagnosticsReport, diagnose, euler_lagrange_residual
 from varembed.embedding import UniformBoxPrior
 
-from _diag_helpers import MixtureOfIsotropic, StubEmbedding
-from test_diagnostics_symmetries import LAM, _ring, _ring_solution
+from _diag_helpers import StubEmbedding
+from test_diagnostics_symmetries import LAM, _kde, _ring, _ring_solution
 
 
 def _data(d_extra=3, seed=0, n=800):
@@ -55,12 +55,12 @@ def test_report_outputs(report):
 
 
 def test_plot_d1_and_errors():
-    stub = StubEmbedding(UniformBoxPrior(1, 1.0), MixtureOfIsotropic(_ring(), 0.1), _ring_solution(), LAM)
+    stub = StubEmbedding(UniformBoxPrior(1, 1.0), _kde(_ring()), _ring_solution(), LAM)
     rep = diagnose(stub, n_samples=256, random_state=0)
     assert rep.symmetries["data"].rank == 1
     # the ring solution with the continuum ridge radius 0.995 (§4.4): small residual; a wrong radius is not
     assert rep.rho_el < 1e-3
-    off = StubEmbedding(UniformBoxPrior(1, 1.0), MixtureOfIsotropic(_ring(), 0.1), _ring_solution(0.95), LAM)
+    off = StubEmbedding(UniformBoxPrior(1, 1.0), _kde(_ring()), _ring_solution(0.95), LAM)
     assert diagnose(off, n_samples=256, random_state=0, spaces=()).rho_el > 1e-2
     assert len(rep.plot().axes) == 2
     with pytest.raises(ValueError, match="symmetry index"):
