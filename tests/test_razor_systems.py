@@ -124,3 +124,14 @@ def test_conserved_quadratics_rejects_bad_points():
         conserved_quadratics(HarmonicOscillators(1).grad, np.full((5, 2), np.nan))
     with pytest.raises(ValueError, match="shape"):
         conserved_quadratics(HarmonicOscillators(1).grad, np.zeros((5, 3)))
+
+
+def test_rank_estimate_by_largest_gap_and_by_threshold():
+    from varembed.razor.analysis import estimate_rank
+
+    s = np.array([5.0, 3.0, 0.4, 0.2, 0.01, 0.009])
+    assert estimate_rank(s) == (4, pytest.approx(20.0))
+    assert estimate_rank(s, rtol=0.1)[0] == 2
+    assert estimate_rank(np.array([2.0, 1.0, 0.0]))[0] == 2  # exact zeros fall below the floor
+    assert estimate_rank(np.array([1.0]))[0] == 1
+    assert estimate_rank(np.zeros(3))[0] == 0

@@ -18,7 +18,9 @@ from scipy.linalg import subspace_angles
 
 from ..core.hamiltonian import bracket_residual_ratio, conserved_quadratics, quadratic_coordinates
 
-__all__ = ["LearnedSymmetries", "true_conserved_subspace", "analyse_generators", "identity_alignment"]
+__all__ = [
+    "LearnedSymmetries", "true_conserved_subspace", "estimate_rank", "analyse_generators", "identity_alignment",
+]
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class LearnedSymmetries:
     vectors : ndarray of shape (min(K, p), p)
         Right singular vectors (quadratic-basis coordinates).
     rank : int
-        Number of singular values above ``rtol * s_max``.
+        Estimated dimension of the learned symmetry algebra (see
+        :func:`analyse_generators`).
     gap : float
         ``s_rank / s_{rank+1}`` (``inf`` when every value is counted).
     parallelness : ndarray of shape (rank,) or None
@@ -78,7 +81,41 @@ def true_conserved_subspace(system, *, n_points=None, linear=True, seed=0):
     return conserved_quadratics(system.grad, points, linear=linear)
 
 
-def analyse_generators(a, b, system=None, *, rtol=0.1, points=None, seed=0) -> LearnedSymmetries:
+def estimate_rank(singular_values, *, rtol=None, floor=1e-3):
+    """Rank of a descending spectrum: at its largest ratio gap, or above ``rtol * s_max``.
+
+    With ``rtol=None`` the rank is the ``r`` maximising ``s_r / s_{r+1}``
+    among values above ``floor * s_max`` (all of them when no value is below
+    the floor and no ratio exceeds the one to the floor); this is scale free
+    and does not assume the learned directions have similar norms.
+
+    Returns
+    -------
+    rank : int
+    gap : float
+        ``s_rank / s_{rank+1}`` (``inf`` when ``rank`` is the full size).
+    """
+    s = np.asarray(singular_values, dtype=np.float64)
+    if s.size == 0 or s[0] <= 0:
+        return 0, float("inf")
+    tiny = np.finfo(float).tiny
+    if rtol is not None:
+        rank = int(np.sum(s > rtol * s[0]))
+    else:
+        kept = s[s > floor * s[0]]
+        if kept.size == s.size and kept.size > 1:
+            ratios = kept[:-1] / np.maximum(kept[1:], tiny)
+            rank = int(np.argmax(ratios)) + 1
+        elif kept.size == s.size:
+            rank = 1
+        else:
+            ratios = np.append(kept[:-1] / kept[1:], kept[-1] / max(s[kept.size], tiny))
+            rank = int(np.argmax(ratios)) + 1
+    gap = float(s[rank - 1] / max(s[rank], tiny)) if 0 < rank < s.size else float("inf")
+    return rank, gap
+
+
+def analyse_generators(a, b, system=None, *, rtol=None, points=None, seed=0) -> LearnedSymmetries:
     """SVD of learned quadratic generators, compared with ``system`` when given.
 
     Parameters
@@ -86,8 +123,9 @@ def analyse_generators(a, b, system=None, *, rtol=0.1, points=None, seed=0) -> L
     a : array-like of shape (K, M, M)
     b : array-like of shape (K, M)
     system : HamiltonianSystem, optional
-    rtol : float, default=0.1
-        Singular values above ``rtol * s_max`` count towards the rank.
+    rtol : float, optional
+        Count singular values above ``rtol * s_max``; default: the largest
+        ratio gap (:func:`estimate_rank`).
     points : array-like of shape (n, M), optional
         States for the bracket residuals (default: a sample of the system).
     seed : int
@@ -100,8 +138,7 @@ def analyse_generators(a, b, system=None, *, rtol=0.1, points=None, seed=0) -> L
     b = np.asarray(b, dtype=np.float64)
     coords = quadratic_coordinates(a, b)
     _, s, vt = np.linalg.svd(coords, full_matrices=False)
-    rank = int(np.sum(s > rtol * max(s[0], np.finfo(float).tiny))) if s.size else 0
-    gap = float(s[rank - 1] / max(s[rank], np.finfo(float).tiny)) if 0 < rank < s.size else float("inf")
+    rank, gap = estimate_rank(s, rtol=rtol)
     if system is None:
         return LearnedSymmetries(s, vt, rank, gap)
     true = true_conserved_subspace(system, seed=seed)

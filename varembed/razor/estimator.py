@@ -300,7 +300,7 @@ class NoetherRazor:
         a, b = self.module_.conserved.quadratic()
         return a.detach().cpu().numpy().astype(np.float64), b.detach().cpu().numpy().astype(np.float64)
 
-    def learned_symmetries(self, system=None, *, rtol=0.1):
+    def learned_symmetries(self, system=None, *, rtol=None):
         """SVD of the conserved quantities' generators, compared with ``system`` when given.
 
         Parameters
@@ -308,8 +308,9 @@ class NoetherRazor:
         system : HamiltonianSystem, optional
             Ground truth: adds parallelness to the true conserved subspace,
             principal angles and Poisson-bracket residuals.
-        rtol : float, default=0.1
-            Relative singular-value threshold of the rank.
+        rtol : float, optional
+            Relative singular-value threshold of the rank; default: the
+            largest ratio gap of the spectrum.
 
         Returns
         -------
