@@ -1,17 +1,20 @@
 """Record Noether charges of symmetry groups during training.
 
-:class:`NoetherTracker` registers two hooks on a PyTorch optimiser:
+:class:`NoetherTracker` registers one hook that runs after every
+``optimizer.step()``.  There it sees the new parameters ``q_{n+1}``, the
+minibatch gradient ``g_n`` the step used and the update direction ``v_n`` it
+applied (PyTorch's momentum buffer, or for plain SGD ``g_n + k q_n =
+(g_n + k q_{n+1}) / (1 - eta k)``), and records per group
 
-* a step *pre*-hook (the state ``q_n`` and minibatch gradient ``g_n`` the
-  step is about to use): the charge ``Q_n``, ``|g_n|^2`` and the gradient
-  identity ``<g_n, xi(q_n)>`` per group;
-* a step *post*-hook (after ``optimizer.step()``): the update direction
-  ``v_n`` actually applied -- PyTorch's momentum buffer, or for plain SGD
-  ``g_n + k q_n = (g_n + k q_{n+1}) / (1 - eta k)`` -- giving ``|v_n|^2`` and
-  ``<v_n, q_{n+1}>``.
+* the charge ``Q_{n+1}`` (``Q_0`` is read when the tracker is created),
+* ``|g_n|^2``, ``|v_n|^2`` and ``<v_n, q_{n+1}>``,
+* the gradient identity ``<g_n, xi(q_n)>`` with ``q_n = q_{n+1} + eta v_n``.
 
 Quadratic quantities are signed per group (``|.|_A1^2 - |.|_A2^2`` for a
-rescale pair).  Everything stays on the parameters' device until
+rescale pair).  Per step the hook only copies ``(q, g, v)`` of the tracked
+parameters, laid out group by group; every ``chunk`` steps one batched
+Gram-matrix product per (parameter, group axis), shared by all families,
+turns the buffer into per-group sums; everything stays on the parameters' device until
 :meth:`NoetherTracker.history` is called.
 """
 
@@ -87,35 +90,86 @@ def _rule_for(optimizer, names: Sequence[str], params: Dict[str, torch.nn.Parame
     return rules.pop(), ""
 
 
+_QUAD = {"q": 0, "g": 1, "v": 2}
+
+
+class _Slot:
+    """One (parameter, group axis) layout: buffered steps and their per-group reductions."""
+
+    def __init__(self, name, param, axis):
+        self.name, self.param, self.axis = name, param, axis
+        self.n_groups = 1 if axis is None else param.shape[axis]
+        self.buffer, self.quad, self.lin = [], [], []
+
+    def push(self, tensors):
+        """Buffer one step: ``tensors`` (q, g[, v]) stacked as (groups, c, ...)."""
+        if self.axis is None:
+            self.buffer.append(torch.stack(tensors).unsqueeze(0))
+        elif self.axis == 0:
+            self.buffer.append(torch.stack(tensors, 1))
+        else:
+            self.buffer.append(torch.stack([t.movedim(self.axis, 0) for t in tensors], 1))
+
+    def flush(self):
+        """Per-group Gram matrices ``(steps, groups, c, c)`` and sums ``(steps, groups, c)``."""
+        if not self.buffer:
+            return
+        x = torch.stack(self.buffer)
+        self.buffer = []
+        x = x.reshape(x.shape[0], x.shape[1], x.shape[2], -1)
+        self.quad.append(x @ x.transpose(-1, -2))
+        self.lin.append(x.sum(-1))
+
+
+def _combine(family, slots, fn, steps):
+    """Signed per-group sums (NumPy) of a per-slot statistic ``fn(slot_arrays) -> (steps, groups)``."""
+    out = np.zeros((steps, family.n_groups))
+    for part in family.parts:
+        x = fn(slots[(part.name, part.axis)])
+        if part.block > 1:
+            x = x.reshape(x.shape[0], -1, part.block).sum(-1)
+        out += part.sign * x
+    return out
+
+
 class NoetherTracker:
-    """Per-group charges, ``|g|^2``, ``|v|^2`` and ``<g, xi>`` recorded around ``optimizer.step()``.
+    """Per-group charges, ``|g|^2``, ``|v|^2`` and ``<g, xi>`` recorded after ``optimizer.step()``.
 
     Parameters
     ----------
     model : nn.Module
     optimizer : torch.optim.Optimizer
-        Any optimiser records charges; ``update_sq`` and ``rule`` need
-        ``torch.optim.SGD`` (dampening 0, no Nesterov).
+        Any optimiser records charges and ``|g|^2``; ``update_sq``, the
+        identity and ``rule`` need ``torch.optim.SGD`` (dampening 0, no
+        Nesterov).
     families : sequence of SymmetryFamily
         From :func:`~varembed.nld.registry.find_symmetries` (ideally verified).
+
+    chunk : int, default=16
+        Steps buffered (one copy of ``q, g, v`` each) before their reductions
+        are computed together; bounds memory to ``chunk`` copies.
 
     Notes
     -----
     Create the tracker before the first step; call :meth:`remove` to detach.
-    A learning-rate schedule makes the recorded ``rule`` (read at creation)
-    stale: predictions then refuse (they check ``lr`` at :meth:`history`).
+    A learning-rate schedule makes constant-rule predictions invalid: they
+    then refuse.
     """
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                 families: Sequence[SymmetryFamily]):
+                 families: Sequence[SymmetryFamily], chunk: int = 16):
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         families = list(families)
         if not families:
             raise ValueError("families is empty: nothing to track (find_symmetries found no group?)")
+        if not (isinstance(chunk, int) and chunk >= 1):
+            raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+        self.chunk = chunk
         self.model, self.optimizer, self.families = model, optimizer, families
         self._params = dict(model.named_parameters())
         self._rules, self._why = [], []
+        self._slots: Dict[tuple, _Slot] = {}
         for f in families:
             names = [p.name for p in f.parts]
             missing = [n for n in names if n not in self._params]
@@ -124,61 +178,53 @@ class NoetherTracker:
             rule, why = _rule_for(optimizer, names, self._params)
             self._rules.append(rule)
             self._why.append(why)
+            for p in f.parts:
+                self._slots.setdefault((p.name, p.axis), _Slot(p.name, self._params[p.name], p.axis))
+        self._by_param: Dict[str, list] = {}
+        for slot in self._slots.values():
+            self._by_param.setdefault(slot.name, []).append(slot)
+        # the update is known for SGD whose every tracked parameter has a modelled rule
+        self._decay = {}
         self._sgd = isinstance(optimizer, torch.optim.SGD)
-        self._records: List[Dict[str, list]] = [
-            {"charge": [], "grad_sq": [], "identity": [], "update_sq": [], "update_dot_next": []}
-            for _ in families
-        ]
+        for name in self._by_param:
+            rule, _ = _rule_for(optimizer, [name], self._params)  # the parameter's own group
+            self._sgd = self._sgd and rule is not None
+            self._decay[name] = (rule.weight_decay, rule.lr) if rule is not None else (0.0, 0.0)
+        with torch.no_grad():
+            self._charge0 = [f.charge({p.name: self._params[p.name].detach() for p in f.parts})
+                             .to("cpu", torch.float64).numpy() for f in families]
         self._lr0 = [pg["lr"] for pg in optimizer.param_groups]
-        self._handles = [
-            optimizer.register_step_pre_hook(self._pre),
-            optimizer.register_step_post_hook(self._post),
-        ]
-
-    def _tensors(self, names, attr=None):
-        out = {}
-        for n in names:
-            p = self._params[n]
-            if attr == "grad":
-                out[n] = p.grad if p.grad is not None else torch.zeros_like(p)
-            else:
-                out[n] = p.detach()
-        return out
-
-    @torch.no_grad()
-    def _pre(self, optimizer, args, kwargs):
-        for f, rec in zip(self.families, self._records):
-            names = [p.name for p in f.parts]
-            q, g = self._tensors(names), self._tensors(names, "grad")
-            rec["charge"].append(f.charge(q))
-            rec["grad_sq"].append(f.pairing(g, g))
-            rec["identity"].append(f.identity(g, q))
+        self._n = 0
+        self._pending = 0
+        self._handles = [optimizer.register_step_post_hook(self._post)]
 
     @torch.no_grad()
     def _post(self, optimizer, args, kwargs):
-        for f, rec, rule in zip(self.families, self._records, self._rules):
-            if rule is None or not self._sgd:
-                nan = torch.full((f.n_groups,), float("nan"))
-                rec["update_sq"].append(nan)
-                rec["update_dot_next"].append(nan)
-                continue
-            names = [p.name for p in f.parts]
-            q = self._tensors(names)
-            v = {}
-            for n in names:
-                buf = optimizer.state.get(self._params[n], {}).get("momentum_buffer")
-                if buf is not None:
-                    v[n] = buf
-                else:
-                    g = self._params[n].grad
-                    g = torch.zeros_like(q[n]) if g is None else g
-                    k, lr = rule.weight_decay, rule.lr
-                    v[n] = (g + k * q[n]) / (1.0 - lr * k) if k else g
-            rec["update_sq"].append(f.pairing(v, v))
-            rec["update_dot_next"].append(f.pairing(v, q))
+        for name, slots in self._by_param.items():
+            p = self._params[name]
+            q = p.detach()
+            g = p.grad if p.grad is not None else torch.zeros_like(q)
+            tensors = [q, g]
+            if self._sgd:
+                v = optimizer.state.get(p, {}).get("momentum_buffer")
+                if v is None:
+                    k, lr = self._decay[name]
+                    v = (g + k * q) / (1.0 - lr * k) if k else g
+                tensors.append(v)
+            for slot in slots:
+                slot.push(tensors)
+        self._n += 1
+        self._pending += 1
+        if self._pending >= self.chunk:
+            self._flush()
+
+    def _flush(self):
+        for slot in self._slots.values():
+            slot.flush()
+        self._pending = 0
 
     def remove(self) -> None:
-        """Detach the hooks."""
+        """Detach the hook."""
         for h in self._handles:
             h.remove()
         self._handles = []
@@ -188,21 +234,44 @@ class NoetherTracker:
         """Recorded quantities as NumPy arrays, one :class:`ChargeHistory` per family."""
         lr_now = [pg["lr"] for pg in self.optimizer.param_groups]
         schedule = lr_now != self._lr0
+        self._flush()
+        n = self._n
+        arrays = {}
+        for key, slot in self._slots.items():
+            if n:
+                slot.quad, slot.lin = [torch.cat(slot.quad)], [torch.cat(slot.lin)]
+                quad = slot.quad[0].to("cpu", torch.float64).numpy()
+                lin = slot.lin[0].to("cpu", torch.float64).numpy()
+            else:
+                quad = lin = None
+            arrays[key] = (quad, lin, self._decay[slot.name][1])
+        qi, gi, vi = _QUAD["q"], _QUAD["g"], _QUAD["v"]
         out = []
-        for f, rec, rule, why in zip(self.families, self._records, self._rules, self._why):
-            q = self._tensors([p.name for p in f.parts])
-            charge = rec["charge"] + [f.charge(q)]
-
-            def arr(xs, width=f.n_groups):
-                if not xs:
-                    return np.zeros((0, width))
-                return torch.stack([x.detach().to("cpu", torch.float64) for x in xs]).numpy()
-
+        for f, rule, why, q0 in zip(self.families, self._rules, self._why, self._charge0):
+            nan = np.full((n, f.n_groups), np.nan)
+            if n == 0:
+                charge, identity, grad_sq, update_sq, update_dot = np.zeros((0, f.n_groups)), nan, nan, nan, nan
+            else:
+                grad_sq = _combine(f, arrays, lambda a: a[0][:, :, gi, gi], n)
+                if f.proportional:
+                    charge = _combine(f, arrays, lambda a: a[0][:, :, qi, qi], n)
+                else:
+                    charge = _combine(f, arrays, lambda a: a[1][:, :, qi], n)
+                if self._sgd:
+                    update_sq = _combine(f, arrays, lambda a: a[0][:, :, vi, vi], n)
+                    update_dot = _combine(f, arrays, lambda a: a[0][:, :, vi, qi], n)
+                    if f.proportional:  # <g_n, q_n> with q_n = q_{n+1} + eta v_n
+                        identity = _combine(f, arrays, lambda a: a[0][:, :, gi, qi] + a[2] * a[0][:, :, gi, vi], n)
+                    else:
+                        identity = _combine(f, arrays, lambda a: a[1][:, :, gi], n)
+                else:
+                    update_sq = update_dot = nan
+                    identity = nan if f.proportional else _combine(f, arrays, lambda a: a[1][:, :, gi], n)
             if schedule:
-                rule, why = None, "the learning rate changed during training (schedule): constant-rule predictions do not apply"
+                rule, why = None, ("the learning rate changed during training (schedule): "
+                                   "constant-rule predictions do not apply")
             out.append(ChargeHistory(
-                family=f, rule=rule, charge=arr(charge), grad_sq=arr(rec["grad_sq"]),
-                update_sq=arr(rec["update_sq"]), update_dot_next=arr(rec["update_dot_next"]),
-                identity=arr(rec["identity"]), why=why,
+                family=f, rule=rule, charge=np.concatenate([q0[None], charge]), grad_sq=grad_sq,
+                update_sq=update_sq, update_dot_next=update_dot, identity=identity, why=why,
             ))
         return out
