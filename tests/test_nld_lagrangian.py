@@ -156,3 +156,26 @@ def test_network_generator_on_the_core():
     assert names[0] == "0.weight"
     expected = rule.mass * (w[:n_w] ** 2).sum()
     assert torch.allclose(ksb, expected.expand(3), rtol=1e-13)
+
+
+@pytest.mark.parametrize("lr", [0.1, 0.05])
+def test_iterates_solve_the_modified_equation_to_second_order(lr):
+    """GD iterates on f = a q^2 / 2 lie on q0 e^{lam t}, lam = log(1 - eta a) / eta.
+
+    Along that exact interpolant the modified equation (eta/2) q'' + q' + a q leaves
+    eta^2 a^3 q / 6 + O(eta^3), while gradient flow q' + a q leaves -eta a^2 q / 2: the mass term is
+    the first-order learning-rate correction.
+    """
+    a, q0 = 1.5, torch.tensor([1.0, -2.0], dtype=DT)
+    lam = math.log(1 - lr * a) / lr
+    path = lambda t: q0 * torch.exp(lam * t[0])  # noqa: E731
+    n = torch.arange(0, 6, dtype=DT)
+    iterates = q0[None] * (1 - lr * a) ** n[:, None]
+    assert torch.allclose(torch.func.vmap(path)((lr * n)[:, None]), iterates, rtol=1e-13)
+    t = lr * n[1:]
+    q = iterates[1:]
+    res = modified_equation_residual(LearningRule(lr=lr), _quadratic(a), path, t)
+    flow = (lam + a) * q  # gradient-flow residual q' + a q along the same path
+    assert torch.allclose(flow, -lr * a**2 / 2 * q, rtol=lr * a)
+    second = lr**2 * a**3 / 6
+    assert torch.allclose(res, second * q, rtol=2 * lr * a)

@@ -204,3 +204,29 @@ def test_weight_decay_per_param_group():
     assert hist["scale8"].rule.weight_decay == 1e-3 and hist["translation8"].rule.weight_decay == 0.0
     assert np.max(np.abs(predict_discrete(hist["scale8"]) / hist["scale8"].charge - 1)) < 1e-11
     assert hist["rescale8"].rule is None and "param_groups" in hist["rescale8"].why
+
+
+def test_hessian_identities():
+    """T0d: differentiating <grad L, xi> = 0 once more: H q_A = -g_A (scale), H 1_A = 0 (translation)."""
+    model = bn_mlp(32, 24, 5, eps=1e-12)
+    params = dict(model.named_parameters())
+    fams = {f.kind + str(f.n_groups): f for f in find_symmetries(model)}
+    X, y = BATCHES[0]
+    loss = nn.functional.cross_entropy(model(X), y)
+    names = list(params)
+    grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=True)
+    g = dict(zip(names, grads))
+    for key, expect_minus_grad in (("scale24", True), ("translation24", False), ("rescale24", True)):
+        fam = fams[key]
+        xi = {n: t.detach() for n, t in fam.generator(params).items()}
+        hv = torch.autograd.grad(sum((g[n] * xi[n]).sum() for n in xi), [params[n] for n in names],
+                                 retain_graph=True, allow_unused=True)
+        hv = {n: (h if h is not None else torch.zeros_like(params[n])) for n, h in zip(names, hv)}
+        # (d xi / dq)^T grad L: the signed gradient on the group's parameters (zero for a translation)
+        rhs = {n: torch.zeros_like(params[n]) for n in names}
+        if expect_minus_grad:
+            for part in fam.parts:
+                rhs[part.name] = -part.sign * g[part.name].detach()
+        err = max(float((hv[n] - rhs[n]).abs().max()) for n in names)
+        scale = max(float(g[n].abs().max()) for n in names)
+        assert err < 1e-10 * max(scale, 1.0), key
