@@ -63,6 +63,12 @@ def test_plot_d1_and_errors():
     off = StubEmbedding(UniformBoxPrior(1, 1.0), _kde(_ring()), _ring_solution(0.95), LAM)
     assert diagnose(off, n_samples=256, random_state=0, spaces=()).rho_el > 1e-2
     assert len(rep.plot().axes) == 2
+    # natural boundary condition |phi'(+-1)| = 1/sqrt(2 lam): exact for the ring solution; a curve of
+    # speed v violates it by |1/v - 2 lam v| / (1/v + 2 lam v) (= 1/3 for v = 5)
+    assert rep.boundary < 1e-12
+    slow = StubEmbedding(UniformBoxPrior(1, 1.0), _kde(_ring()), _ring_solution(speed=5.0), LAM)
+    assert diagnose(slow, n_samples=64, random_state=0, spaces=()).boundary == pytest.approx(1 / 3, rel=1e-10)
+    assert "boundary" in str(rep)
     with pytest.raises(ValueError, match="symmetry index"):
         rep.plot(symmetry=5)
     emb3 = LinearVariationalEmbedding(3, random_state=0).fit(_data())

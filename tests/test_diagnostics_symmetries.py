@@ -32,9 +32,9 @@ def _sinusoid(n=100):
     return np.c_[t - np.pi, np.sin(t), np.zeros(n)]
 
 
-def _ring_solution(radius=0.995):
-    """The exact 1-D ring optimum of §4.4: constant speed 1/sqrt(2 lam) along the ridge."""
-    w = 1.0 / (radius * math.sqrt(2 * LAM))
+def _ring_solution(radius=0.995, speed=None):
+    """The exact 1-D ring optimum of §4.4: constant speed 1/sqrt(2 lam) along the ridge (by default)."""
+    w = (1.0 / math.sqrt(2 * LAM) if speed is None else speed) / radius
     return lambda z: radius * torch.stack([torch.cos(w * z[0]), torch.sin(w * z[0]), 0 * z[0]])
 
 

@@ -9,6 +9,7 @@ import torch
 
 __all__ = [
     "resolve_estimator", "latent_points", "torch_generator", "reference_score_scale", "density_samples",
+    "box_faces",
 ]
 
 
@@ -144,3 +145,16 @@ def density_samples(density, n: int, generator: torch.Generator):
         mu = density.means.detach().cpu().to(torch.float64)[comp]
         return (mu + torch.linalg.solve_triangular(lt, eps, upper=True).squeeze(-1)).to(density.means)
     return None
+
+
+def box_faces(prior, n_samples, gen):
+    """Random points on the faces of a uniform box prior and their outward unit normals."""
+    z = prior.sample(n_samples, gen)
+    d = z.shape[1]
+    axis = torch.randint(0, d, (n_samples,), generator=gen)
+    sign = torch.where(torch.rand(n_samples, generator=gen, dtype=z.dtype) < 0.5, -1.0, 1.0).to(z.dtype)
+    rows = torch.arange(n_samples)
+    z[rows, axis] = sign * prior.scale
+    normal = torch.zeros_like(z)
+    normal[rows, axis] = sign
+    return z, normal

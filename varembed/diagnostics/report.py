@@ -11,7 +11,7 @@ import numpy as np
 from ._inputs import latent_points, reference_score_scale, resolve_estimator, torch_generator
 from .generators import SPACES
 from .jet import embedding_jet
-from .residual import ELResidual, residual_from_jet
+from .residual import ELResidual, boundary_residual, residual_from_jet
 from .symmetries import KINDS, SymmetrySearch, find_symmetries
 from .ward import WardIdentities, ward_identities
 
@@ -47,6 +47,10 @@ class DiagnosticsReport:
         Keyed by space (``"latent"``, ``"data"``).
     seconds : float
         Wall-clock time of the diagnosis.
+    boundary : float
+        Natural boundary condition residual on the faces of a uniform box
+        prior (``nan`` for other priors); see
+        :func:`~varembed.diagnostics.residual.boundary_residual`.
     """
 
     estimator: str
@@ -60,6 +64,7 @@ class DiagnosticsReport:
     ward: WardIdentities
     symmetries: dict = dc_field(default_factory=dict)
     seconds: float = float("nan")
+    boundary: float = float("nan")
 
     @property
     def rho_el(self) -> float:
@@ -99,6 +104,7 @@ class DiagnosticsReport:
             "rho_el": self.residual.rho,
             "n_samples": int(self.residual.z.shape[0]),
             "residual_max": float(self.residual.norms.max() / self.s_ref) if self.s_ref else float("nan"),
+            "boundary": self.boundary,
             "ward": self.ward.to_dict(),
             "symmetries": syms,
             "seconds": self.seconds,
@@ -114,6 +120,10 @@ class DiagnosticsReport:
             "  Euler-Lagrange residual r = s(phi) - P grad log q - div P",
             f"    rho_EL = sqrt(E_q|r|^2)/S_ref      {_fmt(self.residual.rho)}",
             f"    max |r|/S_ref                      {_fmt(self.residual.norms.max() / self.s_ref)}",
+        ]
+        if np.isfinite(self.boundary):
+            lines.append(f"    boundary |P n| / (|JG^-1 n| + 2lam|Jn|)  {_fmt(self.boundary)}  (box faces)")
+        lines += [
             "",
             "  Ward identities (Monte Carlo; 0 at a stationary map up to ~1/sqrt(n))",
             f"    |E_q s| / S_ref                    {_fmt(w.translation)}",
@@ -216,5 +226,6 @@ def diagnose(estimator, n_samples: int = 4096, random_state=None, *, spaces=SPAC
         residual=residual_from_jet(jet, s_ref),
         ward=ward_identities(jet, s_ref),
         symmetries=searches,
+        boundary=boundary_residual(functional, field, 256, gen, like=zt),
         seconds=time.perf_counter() - start,
     )

@@ -19,10 +19,11 @@ import numpy as np
 import torch
 
 from ..core.lagrangian import euler_lagrange
-from ._inputs import latent_points, reference_score_scale, resolve_estimator
+from ..core.pointwise import map_points, value_and_jacobian
+from ._inputs import box_faces, latent_points, reference_score_scale, resolve_estimator
 from .jet import EmbeddingJet, embedding_jet
 
-__all__ = ["ELResidual", "euler_lagrange_residual", "residual_from_jet"]
+__all__ = ["ELResidual", "euler_lagrange_residual", "residual_from_jet", "boundary_residual"]
 
 METHODS = ("fast", "generic")
 
@@ -102,3 +103,35 @@ def euler_lagrange_residual(estimator, n_samples: int = 1024, random_state=None,
     el = euler_lagrange(functional.lagrangian_density, field, zt, chunk_size=chunk_size)
     q = torch.exp(functional.prior.log_prob(zt))
     return _package(zt, el / q.unsqueeze(-1), s_ref)
+
+
+def boundary_residual(functional, field, n_points: int = 256, generator=None, like=None, chunk_size=1024) -> float:
+    """Natural boundary condition ``q P n = 0`` on the faces of a uniform box prior.
+
+    On the face ``z_i = +-L`` column ``i`` of the stress must vanish
+    (``G e_i = e_i / (2 lam)``).  Returns the root mean square over random
+    face points of ``|P e_i| / (|J G^{-1} e_i| + 2 lam |J e_i|)``: 0 when the
+    boundary conditions hold, about 1 when they are ignored; ``nan`` for a
+    prior without faces.
+
+    Parameters
+    ----------
+    functional : EmbeddingFunctional
+    field : callable
+    n_points : int, default=256
+    generator : torch.Generator, optional
+    like : Tensor, optional
+        Face points take its dtype and device (default float64 on the CPU).
+    """
+    prior = functional.prior
+    if getattr(prior, "name", None) != "uniform":
+        return float("nan")
+    z, normal = box_faces(prior, n_points, generator if generator is not None else torch.Generator())
+    _, jac = map_points(value_and_jacobian(field), z.to(dtype=torch.float64) if like is None else z.to(like), chunk_size)
+    col = torch.argmax(normal.abs(), -1)
+    rows = torch.arange(z.shape[0])
+    stress = functional.stress(jac)[rows, :, col]
+    gram = jac.transpose(-1, -2) @ jac
+    jg = torch.linalg.solve(gram, jac.transpose(-1, -2)).transpose(-1, -2)[rows, :, col]
+    scale = jg.norm(dim=-1) + 2 * functional.continuity * jac[rows, :, col].norm(dim=-1)
+    return float(torch.sqrt(torch.mean((stress.norm(dim=-1) / scale) ** 2)))

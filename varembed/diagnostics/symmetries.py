@@ -33,7 +33,7 @@ import torch
 from ..core.pointwise import map_points
 from ..core.flows import affine_flow_residuals, affine_generator_basis
 from ..core.symmetry import antisymmetric_basis, invariant_subspace, translation_basis
-from ._inputs import density_samples, latent_points, reference_score_scale, resolve_estimator, torch_generator
+from ._inputs import box_faces, density_samples, latent_points, reference_score_scale, resolve_estimator, torch_generator
 from .currents import CurrentField, current_from_jet
 from .generators import SPACES, DataIsometry, LatentIsometry
 from .jet import embedding_jet, score_and_log_prob
@@ -150,18 +150,6 @@ def _data_residuals(density, phi, kind, samples, n_samples, max_dim, gen):
     return affine_flow_residuals(sn, xn, a, b, trace=True), a, b, basis_u
 
 
-def _box_faces(prior, n_samples, gen):
-    z = prior.sample(n_samples, gen)
-    d = z.shape[1]
-    axis = torch.randint(0, d, (n_samples,), generator=gen)
-    sign = torch.where(torch.rand(n_samples, generator=gen, dtype=z.dtype) < 0.5, -1.0, 1.0).to(z.dtype)
-    rows = torch.arange(n_samples)
-    z[rows, axis] = sign * prior.scale
-    normal = torch.zeros_like(z)
-    normal[rows, axis] = sign
-    return z, normal
-
-
 def _latent_residuals(functional, kind, n_samples, gen):
     prior = functional.prior
     a, b = _basis(kind, prior.dim)
@@ -169,7 +157,7 @@ def _latent_residuals(functional, kind, n_samples, gen):
     g = prior.grad_log_prob(z)
     rows = [affine_flow_residuals(g.numpy(), z.numpy(), a, b, trace=True)]
     if getattr(prior, "name", None) == "uniform":  # flows must be tangent to the faces of the box
-        zf, normal = _box_faces(prior, n_samples, gen)
+        zf, normal = box_faces(prior, n_samples, gen)
         rows.append(affine_flow_residuals(normal.numpy(), zf.numpy(), a, b, trace=False))
     return np.vstack(rows), a, b
 
