@@ -4,10 +4,11 @@ Model: Conv(1->16) -> BN -> ReLU -> Conv(16->32) -> BN -> ReLU -> AvgPool -> Lin
 on load_digits 8x8 images, batch 64, float32, SGD (momentum 0.9, weight decay 5e-4).  All of
 its symmetry families are tracked (BN scale groups, pre-BN bias translations, BN-affine
 rescale pairs, last-layer translations).  Blocks of steps with and without the tracker are
-interleaved (same model and optimiser; the hooks are attached and removed between blocks) and
+interleaved (same model and optimiser; the hook is attached and removed between blocks);
 the overhead is the median over adjacent pairs of blocks of (tracked / untracked) - 1, which
-is robust to slow changes in machine load; the ratio of the fastest blocks is printed too.  Target: overhead <= 10% of a step.  Timings on a
-shared CPU are inflated by contention; the ratio is measured within one run.
+is robust to slow changes in machine load; the ratio of the fastest blocks is printed too.
+Target: overhead <= 10% of a step.  Timings on a shared CPU are inflated by contention; the
+ratio is measured within one run.
 
 Usage: ``python benchmarks/bench_nld.py [--blocks 25] [--steps 20] [--threads 1]``
 """

@@ -21,7 +21,7 @@ groups of a family, which keeps the tracker cheap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -73,7 +73,6 @@ class SymmetryFamily:
     parts: Tuple[Part, ...]
     n_groups: int
     reason: str = ""
-    tags: Tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self):
         if self.kind not in KINDS:

@@ -92,7 +92,7 @@ class LearningRule:
         """True when the kinetic energy is ``(m/2)|q'|^2``."""
         return self.metric is None
 
-    def kinetic(self, dq: torch.Tensor, q: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def kinetic(self, dq: torch.Tensor) -> torch.Tensor:
         """Kinetic energy ``(m/2) q'^T G q'`` (without the time factor)."""
         if self.metric is None:
             quad = (dq * dq).sum()
@@ -133,9 +133,8 @@ class LearningRule:
                 raise TypeError(f"SGD with dampening={pg['dampening']} is not modelled; use dampening=0")
             if pg.get("maximize", False):
                 raise TypeError("SGD with maximize=True is not modelled")
-            lr = pg["lr"]
-            lr = float(lr.item()) if isinstance(lr, torch.Tensor) else float(lr)
-            return cls(lr=lr, momentum=float(pg.get("momentum", 0.0)), weight_decay=float(pg["weight_decay"]))
+            return cls(lr=_float(pg["lr"]), momentum=float(pg.get("momentum", 0.0)),
+                       weight_decay=float(pg["weight_decay"]))
         if isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop)) and allow_frozen_metric:
             warnings.warn(
                 f"{name} is modelled only as a frozen (adiabatic) metric G = diag(sqrt(v)+eps) "
@@ -143,9 +142,7 @@ class LearningRule:
                 UserWarning,
                 stacklevel=2,
             )
-            lr = pg["lr"]
-            lr = float(lr.item()) if isinstance(lr, torch.Tensor) else float(lr)
-            return cls(lr=lr)
+            return cls(lr=_float(pg["lr"]))
         raise TypeError(
             f"optimizer {name} cannot be modelled: NLD predictions are exact for torch.optim.SGD "
             "(momentum, coupled weight_decay, dampening=0, nesterov=False); adaptive optimisers "
@@ -174,7 +171,7 @@ def learning_density(rule: LearningRule, loss: Optional[Callable] = None) -> Cal
     k = rule.weight_decay
 
     def density(x, u, du):
-        v = rule.kinetic(du[:, 0], u) - 0.5 * k * (u * u).sum()
+        v = rule.kinetic(du[:, 0]) - 0.5 * k * (u * u).sum()
         if loss is not None:
             v = v - loss(u)
         return torch.exp(x[0] * inv_tau) * v
@@ -282,6 +279,10 @@ def kinetic_symmetry_breaking(
     """
     kinetic_only = LearningRule(lr=rule.lr, momentum=rule.momentum, metric=rule.metric)
     return noether_charge(kinetic_only, generator, trajectory, t).source
+
+
+def _float(x) -> float:
+    return float(x.item()) if isinstance(x, torch.Tensor) else float(x)
 
 
 def _as_times(t) -> torch.Tensor:

@@ -131,11 +131,11 @@ def _families_after_linear(node, modules, loss) -> List[SymmetryFamily]:
         if not nxt_mod.training:
             note += "; BatchNorm in eval mode is not scale invariant"
         fams.append(SymmetryFamily("scale", f"scale {name} -> {nxt.target} ({label})", rows, c_out,
-                                   "normalised per channel by BatchNorm. " + note, ("batchnorm",)))
+                                   "normalised per channel by BatchNorm. " + note))
         if bias and not passed:
             fams.append(SymmetryFamily("translation", f"translation {b} -> {nxt.target} ({label})",
                                        (Part(b, 0),), c_out,
-                                       "pre-BatchNorm bias: BatchNorm removes the channel mean", ("batchnorm",)))
+                                       "pre-BatchNorm bias: BatchNorm removes the channel mean"))
     elif isinstance(nxt_mod, nn.GroupNorm) and nxt_mod.num_channels == c_out:
         per = c_out // nxt_mod.num_groups
         parts = tuple(Part(p.name, 0, block=per) for p in rows)
