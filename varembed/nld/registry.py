@@ -248,9 +248,12 @@ class SymmetryReport:
     verified : list of ndarray of bool
         ``violation <= tol``.
     subspace : InvariantSubspace
-        Null space of the stacked, normalised residual matrix (batches x all
-        groups); its rank counts the verified generators, its singular values
-        are the evidence.
+        The core's null space of the stacked, normalised residual matrix
+        (batches x all groups): its singular values are the evidence.  With at
+        least as many batches as generators its rank counts the independent
+        symmetries among the candidates (combinations included); with fewer
+        batches the null space is under-determined and only the per-group
+        ``violation`` decides.
     tol : float
     """
 
