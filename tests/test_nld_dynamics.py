@@ -53,7 +53,8 @@ def sgd_half():
 
 @pytest.fixture(scope="module")
 def momentum():
-    return _run(0.02, 0.9, 1e-3, 2000)
+    """beta = 0.9, eta = 0.05, k = 1e-3, 2000 steps (four relaxation times of r^4)."""
+    return _run(0.05, 0.9, 1e-3, 2000)
 
 
 def _relative_identity(h):
@@ -115,7 +116,7 @@ def test_modified_equation_error_is_first_order_in_eta(sgd, sgd_half, source):
     h1, h2 = sgd["scale"], sgd_half["scale"]
     e1 = relative_error(predict_modified_equation(h1, source)[:1501], h1.charge[:1501])
     e2 = relative_error(predict_modified_equation(h2, source), h2.charge)
-    assert 1.5 < e1 / e2 < 2.7
+    assert 1.5 < e1 / e2 < 3.0  # first order: ~2 (measured 2.59 with |v|^2, 1.96 with |g|^2); not 4
 
 
 # ---------------------------------------------------------------- T3: NLD closed form
@@ -145,6 +146,15 @@ def test_steady_state_angular_update_and_radius(sgd):
     assert ss.angle_predicted == pytest.approx(np.sqrt(2 * 0.1 * 5e-3))
     assert abs(ss.angle_measured / ss.angle_predicted - 1) < 0.10
     assert np.median(np.abs(ss.r2_measured / ss.r2_predicted - 1)) < 0.05
+
+
+def test_steady_state_angular_update_with_momentum(momentum):
+    """sqrt(2 eta k / (1 + beta)) holds whatever the noise (the note measured 0.0076 vs 0.0073)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ss = steady_state(momentum["scale"], window=500)
+    assert ss.angle_predicted == pytest.approx(np.sqrt(2 * 0.05 * 1e-3 / 1.9))
+    assert abs(ss.angle_measured / ss.angle_predicted - 1) < 0.10
 
 
 # ---------------------------------------------------------------- T5: KSB proportional to eta
