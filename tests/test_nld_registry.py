@@ -230,3 +230,29 @@ def test_hessian_identities():
         err = max(float((hv[n] - rhs[n]).abs().max()) for n in names)
         scale = max(float(g[n].abs().max()) for n in names)
         assert err < 1e-10 * max(scale, 1.0), key
+
+
+class _Functional(nn.Module):
+    """BN after the activation, and functional ReLUs (torch.relu, Tensor.relu)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(32, 16)
+        self.bn = nn.BatchNorm1d(16, eps=1e-14)
+        self.b = nn.Linear(16, 12)
+        self.c = nn.Linear(12, 5)
+
+    def forward(self, x):
+        h = self.bn(torch.relu(self.a(x)))
+        return self.c(self.b(h).relu())
+
+
+def test_functional_relu_and_bn_after_activation():
+    model = _seeded(_Functional().double())
+    fams = {f.name: f for f in find_symmetries(model)}
+    scale = fams["scale a -> bn (BatchNorm1d)"]
+    assert [p.name for p in scale.parts] == ["a.weight", "a.bias"]  # the bias no longer cancels
+    assert not any(n.startswith("translation a.bias") for n in fams)
+    assert fams["rescale b -> c"].n_groups == 12
+    rep = verify_symmetries(model, BATCHES, list(fams.values()))
+    assert max(v.max() for v in rep.violation) < 1e-12
