@@ -222,3 +222,21 @@ def test_adam_breaks_the_euclidean_translation_charge():
 
 def test_steady_angle_formula_with_momentum():
     assert steady_angular_update(0.05, 0.9, 1e-3) == pytest.approx(np.sqrt(2 * 0.05 * 1e-3 / 1.9))
+
+
+def test_closed_form_is_a_groupwise_rmsprop(sgd):
+    """V1-Eq.17 against Eq.18: r^2 = sqrt(scale * G) with G RMSProp's EMA of |g_hat|^2."""
+    from varembed.nld.closed_forms import bernoulli_r2, rmsprop_equivalent
+
+    h = sgd["scale"]
+    ghat = h.charge[:-1] * h.grad_sq
+    eq = rmsprop_equivalent(h.charge[0], 0.1, 0.0, 5e-3)
+    assert eq.rho == pytest.approx(1 - 4 * 0.1 * 5e-3) and eq.lr == pytest.approx(np.sqrt(2 * 0.1 * 5e-3))
+    G = [eq.second_moment_0]
+    for g2 in ghat:  # discrete RMSProp second moment
+        G.append(eq.rho * G[-1] + (1 - eq.rho) * g2)
+    via_rmsprop = np.sqrt(eq.scale * np.array(G))
+    closed = bernoulli_r2(h.charge[0], ghat, 0.1, 0.0, 5e-3)
+    # equal up to the discretisation of the exponential (1 - x vs e^{-x}, x = 4 eta k = 2e-3)
+    assert relative_error(via_rmsprop, closed) < 2e-3
+    assert relative_error(via_rmsprop, h.charge) < 2e-3

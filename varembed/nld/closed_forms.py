@@ -14,10 +14,14 @@ measured sources as arrays of shape ``(n_steps, n_groups)``.
   Van Loan augmented-matrix exponential (valid for ``omega = 0``).
 * :func:`first_order_sgd` -- Neural Mechanics' ``Q = e^{-2kt} Q_0 + eta int e^{-2k(t-s)} |g|^2``.
 * :func:`bernoulli_r2` -- NLD closed form (V1-Eq.17) for ``r^2 = |q_A|^2``.
+* :func:`rmsprop_equivalent` -- the RMSProp hyperparameters whose group-wise
+  second moment reproduces the closed form (V1-Eq.18 against Eq.17).
 * :func:`steady_angular_update`, :func:`steady_r2` -- equilibrium formulas.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import expm
@@ -31,6 +35,8 @@ __all__ = [
     "steady_angular_update",
     "steady_r2",
     "relaxation_steps",
+    "RMSPropEquivalent",
+    "rmsprop_equivalent",
 ]
 
 
@@ -204,3 +210,44 @@ def relaxation_steps(lr, momentum=0.0, weight_decay=0.0) -> float:
     if weight_decay <= 0:
         return float("inf")
     return float((1.0 - momentum) / (4.0 * lr * weight_decay))
+
+
+@dataclass(frozen=True)
+class RMSPropEquivalent:
+    """Group-wise RMSProp that the NLD closed form is equivalent to (nld.md 3.1(f)).
+
+    Attributes
+    ----------
+    rho : float
+        Per-step discount ``1 - 4 eta k / (1 - beta)``.
+    lr : float
+        Step on the unit sphere per normalised gradient, ``sqrt(2 eta k / (1 + beta))``.
+    second_moment_0 : ndarray
+        Initial ``G(0) = r^4(0) 2 k (1-beta)^2 / (eta (1+beta))``.
+    scale : float
+        ``r^4 = scale * G`` with ``scale = eta (1+beta) / (2 k (1-beta)^2)``.
+    """
+
+    rho: float
+    lr: float
+    second_moment_0: np.ndarray
+    scale: float
+
+
+def rmsprop_equivalent(r2_0, lr, momentum=0.0, weight_decay=0.0) -> RMSPropEquivalent:
+    """Map SGD on a scale group to the RMSProp whose ``sqrt(G)`` tracks ``r^2``.
+
+    In continuous time RMSProp's ``eta dG/dt = (1 - rho)(|g|^2 - G)`` and the
+    closed form ``u = r^4`` obey the same linear equation when ``rho`` and
+    ``scale`` are as below (coherent, overdamped regime; ``k > 0``).
+    """
+    if weight_decay <= 0:
+        raise ValueError("the RMSProp map needs weight_decay > 0 (k = 0 is AdaGrad-like: no discount)")
+    mu = 1.0 - momentum
+    scale = lr * (1.0 + momentum) / (2.0 * weight_decay * mu**2)
+    return RMSPropEquivalent(
+        rho=1.0 - 4.0 * lr * weight_decay / mu,
+        lr=steady_angular_update(lr, momentum, weight_decay),
+        second_moment_0=np.asarray(r2_0, dtype=np.float64) ** 2 / scale,
+        scale=scale,
+    )
