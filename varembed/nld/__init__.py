@@ -24,6 +24,7 @@ Typical use::
         predicted = predict_modified_equation(h)
 """
 
+from .closed_forms import rmsprop_equivalent, steady_angular_update, steady_r2
 from .groups import Part, SymmetryFamily
 from .lagrangian import (
     ChargeDynamics,
@@ -48,6 +49,9 @@ from .shadow import ImplicitRMSProp
 from .tracker import ChargeHistory, NoetherTracker
 
 __all__ = [
+    "rmsprop_equivalent",
+    "steady_angular_update",
+    "steady_r2",
     "Part",
     "SymmetryFamily",
     "ChargeDynamics",
