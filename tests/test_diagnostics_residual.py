@@ -79,3 +79,8 @@ def test_bad_inputs(pca):
         euler_lagrange_residual(pca, n_samples=0)
     with pytest.raises(TypeError, match="random_state"):
         euler_lagrange_residual(pca, random_state="seed")
+    # a map that forgets z2 is not an immersion: a clear error, not a Cholesky traceback
+    w = torch.as_tensor(pca.embedding_matrix_[:, :1])
+    flat = StubEmbedding(pca.functional().prior, pca.density(), lambda z: (w @ z[:1]), pca.continuity)
+    with pytest.raises(ValueError, match="not an immersion"):
+        euler_lagrange_residual(flat, 16, random_state=0)

@@ -164,15 +164,18 @@ def current_from_jet(generator, jet: EmbeddingJet, s_ref: float) -> CurrentField
     return _package(generator, jet, current, div, brk, char, el, s_ref)
 
 
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
 def _package(generator, jet, current, div, brk, char, el, s_ref) -> CurrentField:
-    to = lambda t: t.detach().cpu().numpy()  # noqa: E731
+    to = _to_numpy
     identity = div + (el * char).sum(-1) - brk
     q = to(jet.q)
     char_norm = np.linalg.norm(to(char), axis=-1)
     scale = _rms(q * s_ref * char_norm)
     J = jet.jac
-    gram = J.transpose(-1, -2) @ J
-    jg = torch.linalg.solve(gram, J.transpose(-1, -2)).transpose(-1, -2)
+    jg = jet.stress + 2 * jet.continuity * J  # J (G + jitter)^{-1}
     p_mag = to(torch.linalg.norm(jg, dim=(-2, -1)) + 2 * jet.continuity * torch.linalg.norm(J, dim=(-2, -1)))
     if isinstance(generator, DataIsometry) or jet.log_p is None:
         l_term = 0.0

@@ -27,7 +27,9 @@ from torch.func import jacfwd
 from ..core.pointwise import map_points, value_and_jacobian
 from ..embedding.functional import half_logdet_gram
 
-__all__ = ["EmbeddingJet", "embedding_jet", "batched", "score_and_log_prob"]
+__all__ = [
+    "EmbeddingJet", "embedding_jet", "embedding_stress", "check_immersion", "batched", "score_and_log_prob",
+]
 
 
 def batched(fn, x: torch.Tensor, chunk_size: Optional[int]) -> torch.Tensor:
@@ -35,6 +37,30 @@ def batched(fn, x: torch.Tensor, chunk_size: Optional[int]) -> torch.Tensor:
     if chunk_size is None or x.shape[0] <= chunk_size:
         return fn(x)
     return torch.cat([fn(x[i : i + chunk_size]) for i in range(0, x.shape[0], chunk_size)])
+
+
+def embedding_stress(jac: torch.Tensor, continuity: float, jitter: float = 0.0) -> torch.Tensor:
+    """``P = J (G + jitter I)^{-1} - 2 lam J``: ``dL/dJ`` of the functional with its jitter.
+
+    Uses ``cholesky_ex`` so that a singular ``G`` (a map that is not an
+    immersion) gives ``nan`` instead of an exception inside ``vmap``.
+    """
+    gram = jac.transpose(-1, -2) @ jac
+    if jitter:
+        gram = gram + jitter * torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
+    chol, _ = torch.linalg.cholesky_ex(gram)
+    return torch.cholesky_solve(jac.transpose(-1, -2), chol).transpose(-1, -2) - 2 * continuity * jac
+
+
+def check_immersion(stress: torch.Tensor, z: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming the latent points where ``J^T J`` is singular."""
+    bad = ~torch.isfinite(stress).flatten(1).all(-1)
+    if bool(bad.any()):
+        first = z[bad][0].detach().cpu().numpy()
+        raise ValueError(
+            f"the fitted map is not an immersion at {int(bad.sum())} of {z.shape[0]} latent points "
+            f"(J^T J singular, e.g. at z = {first}); the Euler-Lagrange diagnostics need full-rank Jacobians"
+        )
 
 
 @torch.no_grad()
@@ -64,7 +90,7 @@ class EmbeddingJet:
     hess : Tensor (n, D, d, d)
         ``hess[:, a, i, k] = d^2 phi_a / dz_i dz_k``.
     stress : Tensor (n, D, d)
-        ``P = J G^{-1} - 2 lam J``.
+        ``P = J G^{-1} - 2 lam J`` (with the functional's jitter in ``G``).
     div_stress : Tensor (n, D)
         ``sum_i d P_{ai} / dz_i``.
     geometric : Tensor (n,)
@@ -78,6 +104,7 @@ class EmbeddingJet:
     log_p : Tensor (n,) or None
         ``log p(phi)`` when requested.
     continuity : float
+    jitter : float
     """
 
     z: torch.Tensor
@@ -93,6 +120,7 @@ class EmbeddingJet:
     score: torch.Tensor
     log_p: Optional[torch.Tensor]
     continuity: float
+    jitter: float = 0.0
 
     @property
     def residual(self) -> torch.Tensor:
@@ -143,7 +171,7 @@ def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
 
     def inner(zp):
         u, jac = vj(zp)
-        stress = functional.stress(jac)
+        stress = embedding_stress(jac, lam, jitter)
         geo = half_logdet_gram(jac, jitter) - lam * (jac**2).sum()
         return (jac, stress, geo), (u, jac, stress, geo)
 
@@ -153,11 +181,12 @@ def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
         return u, jac, hess, stress, div_stress, geo, d_geo
 
     phi, jac, hess, stress, div_stress, geo, d_geo = map_points(point, z, chunk_size)
+    check_immersion(stress, z)
     prior, density = functional.prior, functional.density
     log_p, score = score_and_log_prob(density, phi, log_prob, chunk_size)
     q = torch.exp(prior.log_prob(z))
     return EmbeddingJet(
         z=z, phi=phi, jac=jac, hess=hess, stress=stress, div_stress=div_stress,
         geometric=geo, grad_geometric=d_geo, q=q, grad_log_q=prior.grad_log_prob(z),
-        score=score, log_p=log_p, continuity=lam,
+        score=score, log_p=log_p, continuity=lam, jitter=jitter,
     )

@@ -213,7 +213,7 @@ def diagnose(estimator, n_samples: int = 4096, random_state=None, *, spaces=SPAC
     for sp in spaces:
         searches[sp] = find_symmetries(
             estimator, sp, kind, tol, n_samples=n_symmetry_samples, max_dim=max_dim,
-            measure=(sp == "data" or has_log_prob), random_state=gen, s_ref=s_ref, _jet=jet,
+            measure=(sp == "data" or has_log_prob), random_state=gen, s_ref=s_ref, jet=jet,
         )
     return DiagnosticsReport(
         estimator=type(estimator).__name__,

@@ -21,7 +21,7 @@ import torch
 from ..core.lagrangian import euler_lagrange
 from ..core.pointwise import map_points, value_and_jacobian
 from ._inputs import box_faces, latent_points, reference_score_scale, resolve_estimator
-from .jet import EmbeddingJet, embedding_jet
+from .jet import EmbeddingJet, check_immersion, embedding_jet, embedding_stress
 
 __all__ = ["ELResidual", "euler_lagrange_residual", "residual_from_jet", "boundary_residual"]
 
@@ -130,8 +130,9 @@ def boundary_residual(functional, field, n_points: int = 256, generator=None, li
     _, jac = map_points(value_and_jacobian(field), z.to(dtype=torch.float64) if like is None else z.to(like), chunk_size)
     col = torch.argmax(normal.abs(), -1)
     rows = torch.arange(z.shape[0])
-    stress = functional.stress(jac)[rows, :, col]
-    gram = jac.transpose(-1, -2) @ jac
-    jg = torch.linalg.solve(gram, jac.transpose(-1, -2)).transpose(-1, -2)[rows, :, col]
-    scale = jg.norm(dim=-1) + 2 * functional.continuity * jac[rows, :, col].norm(dim=-1)
+    lam = functional.continuity
+    full = embedding_stress(jac, lam, getattr(functional, "jitter", 0.0))
+    check_immersion(full, z)
+    stress, jcol = full[rows, :, col], jac[rows, :, col]
+    scale = (stress + 2 * lam * jcol).norm(dim=-1) + 2 * lam * jcol.norm(dim=-1)
     return float(torch.sqrt(torch.mean((stress.norm(dim=-1) / scale) ** 2)))

@@ -165,7 +165,7 @@ def _latent_residuals(functional, kind, n_samples, gen):
 def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol: float = 1e-6, *,
                     n_samples: int = 2048, samples=None, max_dim: int = 8, measure: bool = True,
                     z=None, n_current_samples: int = 1024, random_state=None, s_ref=None,
-                    _jet=None) -> SymmetrySearch:
+                    jet=None) -> SymmetrySearch:
     """Symmetry generators of the fitted objective, with evidence and conservation.
 
     Parameters
@@ -197,6 +197,9 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
         Seeds all sampling (private generators).
     s_ref : float, optional
         Reference score scale for the current measures.
+    jet : EmbeddingJet, optional
+        A precomputed jet of the fitted map (reused for the manifold's points
+        and the currents; latent currents need it with ``log_p``).
 
     Returns
     -------
@@ -213,8 +216,8 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
     functional, field = resolve_estimator(estimator)
     gen = torch_generator(random_state)
     if space == "data":
-        if _jet is not None:
-            phi = _jet.phi
+        if jet is not None:
+            phi = jet.phi
         else:
             phi = map_points(field, latent_points(functional, None, int(n_samples), gen))
         res, a, b, basis_u = _data_residuals(functional.density, phi, kind, samples, int(n_samples), max_dim, gen)
@@ -236,7 +239,6 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
             gens.append(LatentIsometry(0.5 * (mat - mat.T), shift))
     currents = [None] * len(gens)
     if measure and gens:
-        jet = _jet
         if jet is None:
             zt = latent_points(functional, z, n_current_samples, gen)
             jet = embedding_jet(functional, field, zt, log_prob=(space == "latent"))
