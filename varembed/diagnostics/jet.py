@@ -25,7 +25,6 @@ import torch
 from torch.func import jacfwd
 
 from ..core.pointwise import map_points, value_and_jacobian
-from ..embedding.functional import half_logdet_gram
 
 __all__ = [
     "EmbeddingJet", "embedding_jet", "embedding_stress", "check_immersion", "batched", "score_and_log_prob",
@@ -39,17 +38,27 @@ def batched(fn, x: torch.Tensor, chunk_size: Optional[int]) -> torch.Tensor:
     return torch.cat([fn(x[i : i + chunk_size]) for i in range(0, x.shape[0], chunk_size)])
 
 
+def _gram_cholesky(jac: torch.Tensor, jitter: float) -> torch.Tensor:
+    gram = jac.transpose(-1, -2) @ jac
+    if jitter:
+        gram = gram + jitter * torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
+    return torch.linalg.cholesky_ex(gram)[0]
+
+
 def embedding_stress(jac: torch.Tensor, continuity: float, jitter: float = 0.0) -> torch.Tensor:
     """``P = J (G + jitter I)^{-1} - 2 lam J``: ``dL/dJ`` of the functional with its jitter.
 
     Uses ``cholesky_ex`` so that a singular ``G`` (a map that is not an
     immersion) gives ``nan`` instead of an exception inside ``vmap``.
     """
-    gram = jac.transpose(-1, -2) @ jac
-    if jitter:
-        gram = gram + jitter * torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
-    chol, _ = torch.linalg.cholesky_ex(gram)
+    chol = _gram_cholesky(jac, jitter)
     return torch.cholesky_solve(jac.transpose(-1, -2), chol).transpose(-1, -2) - 2 * continuity * jac
+
+
+def geometric_lagrangian(jac: torch.Tensor, continuity: float, jitter: float = 0.0) -> torch.Tensor:
+    """``g = 1/2 log det(G + jitter I) - lam tr G`` by Cholesky (``nan`` where ``G`` is singular)."""
+    chol = _gram_cholesky(jac, jitter)
+    return torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1) - continuity * (jac**2).sum((-1, -2))
 
 
 def check_immersion(stress: torch.Tensor, z: torch.Tensor) -> None:
@@ -172,7 +181,7 @@ def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
     def inner(zp):
         u, jac = vj(zp)
         stress = embedding_stress(jac, lam, jitter)
-        geo = half_logdet_gram(jac, jitter) - lam * (jac**2).sum()
+        geo = geometric_lagrangian(jac, lam, jitter)
         return (jac, stress, geo), (u, jac, stress, geo)
 
     def point(zp):
