@@ -138,6 +138,34 @@ def test_nld_closed_form_flags_incoherent_momentum(momentum):
     assert 2.0 < ratio < np.sqrt(1.9 / 0.1) * 1.05
 
 
+@pytest.fixture(scope="module")
+def momentum_full_batch():
+    """T3': full batch, beta = 0.9, small eta: coherent gradients (kappa ~ 1)."""
+    X, y = D1[0][:512], D1[1][:512]
+    model = bn_mlp(32, 24, 5, eps=1e-12, random_state=0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9, weight_decay=1e-3)
+    tracker = NoetherTracker(model, opt, [f for f in find_symmetries(model) if f.kind == "scale"])
+    train(model, opt, X, y, 1000, batch_size=None)
+    h = tracker.history()[0]
+    return h, predict_nld(h)
+
+
+def test_nld_closed_form_momentum_full_batch(momentum_full_batch):
+    """After the momentum start-up (10 / (1 - beta) steps) the closed form is within 5e-2 (measured 3.3e-2)."""
+    h, pred = momentum_full_batch
+    assert np.all(pred.coherent) and abs(np.median(pred.kappa) - 1) < 0.1
+    rel = np.abs(pred.r2 / h.charge - 1)
+    assert rel[100:].max() < 5e-2
+    assert np.median(rel) < 2e-2
+
+
+@pytest.mark.xfail(strict=False, reason="measured 8.0e-2 at n ~ 20: the closed form assumes the terminal velocity "
+                   "-g/(1-beta) from step 0, while PyTorch's momentum builds up over ~1/(1-beta) steps (note: 3.8e-2)")
+def test_nld_closed_form_momentum_full_batch_whole_run(momentum_full_batch):
+    h, pred = momentum_full_batch
+    assert relative_error(pred.r2, h.charge) < 5e-2
+
+
 # ---------------------------------------------------------------- T4: steady state
 def test_steady_state_angular_update_and_radius(sgd):
     with warnings.catch_warnings():
