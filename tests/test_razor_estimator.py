@@ -128,3 +128,13 @@ def test_command_line_runs_a_tiny_comparison(tmp_path, capsys):
         assert arm in out
     assert (tmp_path / "razor_nharm1_singular_values.png").stat().st_size > 1000
     assert (tmp_path / "razor_nharm1.json").exists()
+
+
+@pytest.mark.gpu
+def test_cuda_fit_matches_cpu_statistics(data):
+    # same seed, same float64 arithmetic: CUDA and CPU fits agree to rounding
+    kw = dict(n_conserved=1, n_iter=20, dtype="float64", target_noise=0.0)
+    cpu = _small(**kw).fit(data.train, data.dt)
+    gpu = _small(**kw, device="cuda").fit(data.train, data.dt)
+    np.testing.assert_allclose(gpu.history_["loss"][:3], cpu.history_["loss"][:3], rtol=1e-6)
+    np.testing.assert_allclose(gpu.predict(data.test[:, 0], 2), cpu.predict(data.test[:, 0], 2), atol=1e-6)

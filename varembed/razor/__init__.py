@@ -15,10 +15,13 @@ symmetrisation  conserved quantities, group elements, orbit-averaged ``H``
 hnn             ``F_theta`` plus conserved quantities, one-step predictions
 integrators     RK4 and explicit Euler
 objective       ``-ELBO / N`` and the MAP ablation
+training        the Adam + cosine optimisation loop
+validation      input checks
 oracles         SO(2), U(n) and SE(2) generators
 analysis        learned vs. true conserved subspaces (on the shared core)
 estimator       :class:`NoetherRazor`
 experiment      the vanilla / oracle / learned / MAP comparison
+command         ``python -m varembed razor``
 """
 
 from .estimator import NoetherRazor

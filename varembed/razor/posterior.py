@@ -58,9 +58,9 @@ class MatrixNormalWeight(nn.Module):
     def sample(self, n_samples: int, generator=None) -> torch.Tensor:
         """Reparameterised samples of shape ``(n_samples, d_out, d_in)``."""
         l_s, l_a = self.factors()
-        eps = torch.randn(
-            n_samples, self.d_out, self.d_in, generator=generator, dtype=self.mean.dtype, device=self.mean.device
-        )
+        # drawn on the generator's device (CPU) and moved, so a CPU generator drives a GPU model
+        eps = torch.randn(n_samples, self.d_out, self.d_in, generator=generator, dtype=self.mean.dtype)
+        eps = eps.to(self.mean.device)
         return self.mean + l_s @ eps @ l_a
 
     def kl(self, prior_precision: float = 1.0) -> torch.Tensor:

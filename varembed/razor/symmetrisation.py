@@ -90,13 +90,14 @@ class ConservedQuantities(nn.Module):
         (uniform in the unit ball of ``R^K``).
         """
         k = self.n_conserved
-        opts = dict(generator=generator, dtype=self.weight.dtype, device=self.weight.device)
+        opts = dict(generator=generator, dtype=self.weight.dtype)  # drawn on CPU, then moved
         if measure == "uniform":
-            return 2.0 * torch.rand(n_mc, n_sym, k, **opts) - 1.0
-        direction = torch.randn(n_mc, n_sym, k, **opts)
-        direction = direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        radius = torch.rand(n_mc, n_sym, 1, **opts) ** (1.0 / k)
-        return direction * radius
+            eps = 2.0 * torch.rand(n_mc, n_sym, k, **opts) - 1.0
+        else:
+            direction = torch.randn(n_mc, n_sym, k, **opts)
+            direction = direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+            eps = direction * torch.rand(n_mc, n_sym, 1, **opts) ** (1.0 / k)
+        return eps.to(self.weight.device)
 
     def group_elements(self, eps: torch.Tensor) -> torch.Tensor:
         """``expm(pi sum_k eps_k G_k)`` for ``eps (..., K)``, shape ``(..., M + 1, M + 1)``."""
