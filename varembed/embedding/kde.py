@@ -31,7 +31,7 @@ import torch
 
 __all__ = ["KernelDensity", "resolve_bandwidth", "median_nn_distance", "BANDWIDTH_RULES"]
 
-BANDWIDTH_RULES = ("scott", "silverman")
+BANDWIDTH_RULES = ("auto", "scott", "silverman")
 
 
 def resolve_bandwidth(bandwidth, X: np.ndarray) -> float:
@@ -42,11 +42,17 @@ def resolve_bandwidth(bandwidth, X: np.ndarray) -> float:
 
     * scott: ``h = n^(-1/(D+4)) sigma``
     * silverman: ``h = (n (D + 2) / 4)^(-1/(D+4)) sigma``
+    * auto: ``max(scott, median distance to the 10th nearest neighbour)``.
+      In high dimension the data are far apart compared with Scott's width
+      (load_digits: Scott 0.9, median nearest-neighbour distance 3.6 in
+      standardised units), and a kernel narrower than the spacing breaks the
+      density into one bump per point; the neighbour distance keeps the
+      ridges of a sampled manifold connected.  In low dimension (the swiss
+      roll) Scott's width is the larger one and is used.
 
     Parameters
     ----------
-    bandwidth : float or {"scott", "silverman"}
-    X : ndarray of shape (n, D)
+    bandwidth : float or {"auto", "scott", "silverman"}    X : ndarray of shape (n, D)
         The (standardised) data.
 
     Raises
@@ -59,8 +65,11 @@ def resolve_bandwidth(bandwidth, X: np.ndarray) -> float:
         if bandwidth not in BANDWIDTH_RULES:
             raise ValueError(f"bandwidth must be a positive float or one of {list(BANDWIDTH_RULES)}, got {bandwidth!r}")
         sigma = math.sqrt(max(float(np.mean(np.var(X, axis=0))), np.finfo(float).tiny))
+        scott = float(n ** (-1.0 / (dim + 4)) * sigma)
         if bandwidth == "scott":
-            return float(n ** (-1.0 / (dim + 4)) * sigma)
+            return scott
+        if bandwidth == "auto":
+            return max(scott, kth_nn_distance(X, min(10, n - 1)))
         return float((n * (dim + 2) / 4.0) ** (-1.0 / (dim + 4)) * sigma)
     if isinstance(bandwidth, bool) or not isinstance(bandwidth, numbers.Real):
         raise TypeError(f"bandwidth must be a positive float or one of {list(BANDWIDTH_RULES)}, got {bandwidth!r}")
@@ -70,18 +79,24 @@ def resolve_bandwidth(bandwidth, X: np.ndarray) -> float:
     return h
 
 
-def median_nn_distance(X: np.ndarray, max_queries: int = 2000, seed: int = 0) -> float:
-    """Median distance from a point to its nearest other data point (subsampled queries)."""
+def kth_nn_distance(X: np.ndarray, k: int = 1, max_queries: int = 2000, seed: int = 0) -> float:
+    """Median distance from a point to its ``k``-th nearest other data point (subsampled queries)."""
     from sklearn.neighbors import NearestNeighbors
 
     n = X.shape[0]
-    if n < 2:
+    if n < 2 or k < 1:
         return 0.0
+    k = min(k, n - 1)
     rng = np.random.default_rng(seed)
     idx = rng.choice(n, size=min(n, max_queries), replace=False)
-    nn = NearestNeighbors(n_neighbors=2).fit(X)
+    nn = NearestNeighbors(n_neighbors=k + 1).fit(X)
     dist, _ = nn.kneighbors(X[idx])
-    return float(np.median(dist[:, 1]))
+    return float(np.median(dist[:, k]))
+
+
+def median_nn_distance(X: np.ndarray, max_queries: int = 2000, seed: int = 0) -> float:
+    """Median distance from a point to its nearest other data point (subsampled queries)."""
+    return kth_nn_distance(X, 1, max_queries, seed)
 
 
 class KernelDensity:

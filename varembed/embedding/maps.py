@@ -21,6 +21,7 @@ import math
 from typing import Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..core.jacobian import Jet, get_activation, mlp_jet, split_jet
@@ -109,7 +110,7 @@ class SmoothMLPMap(nn.Module):
     # ----------------------------------------------------------------- evaluation
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """``phi(z)`` for ``z`` of shape ``(..., d)`` (a single point ``(d,)`` too)."""
-        out = z @ self.weight.T + self.bias
+        out = F.linear(z, self.weight, self.bias)
         if self.layers:
             h = z
             for k, layer in enumerate(self.layers):
@@ -126,7 +127,7 @@ class SmoothMLPMap(nn.Module):
         stacked rows; see :mod:`varembed.core.jacobian`.
         """
         d = self.n_components
-        value = z @ self.weight.T + self.bias
+        value = F.linear(z, self.weight, self.bias)
         jac = self.weight.unsqueeze(0).expand(z.shape[0], -1, -1)
         hess = None
         if self.layers:

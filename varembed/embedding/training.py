@@ -15,7 +15,7 @@ Training (:func:`train_adam`):
 
 * Adam on fresh Monte-Carlo batches ``z ~ q`` drawn from a private generator;
 * learning-rate schedule ``"cosine"`` (linear warm-up over the first 2% of
-  the steps, cosine decay to 1% of the rate), ``"constant"`` or ``"step"``;
+  the steps, cosine decay to 0.1% of the rate), ``"constant"`` or ``"step"``;
 * global gradient-norm clipping;
 * early stopping on a *fixed* held-out Monte-Carlo set of latent points
   (common random numbers, so successive evaluations are comparable); the best
@@ -126,7 +126,7 @@ def _lr_factor(schedule: str, step: int, total: int) -> float:
     if step < warm:
         return (step + 1) / warm
     progress = (step - warm) / max(1, total - warm)
-    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+    return 1e-3 + (1 - 1e-3) * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def train_adam(
@@ -221,8 +221,14 @@ def train_adam(
                 break
     if bar is not None:
         bar.close()
-    if best_state is not None:
+    # Restore the best parameters only if the final ones are clearly worse: among
+    # iterates within the noise of the fixed held-out sample, picking the best one
+    # would bias the fit towards the optimum of that sample.
+    last = history[-1]["objective"]
+    if best_state is not None and last < best - tol * max(1.0, abs(best)):
         module.load_state_dict(best_state)
+    elif has_log_prob:
+        best = last
     if not has_log_prob:
         best = float("nan")
     return history, step, best
@@ -290,6 +296,9 @@ def polish_lbfgs(objective: EmbeddingObjective, z: torch.Tensor, weights: torch.
         opt.zero_grad(set_to_none=True)
         loss = -objective.mean(z, weights)
         loss.backward()
+        for p in params:  # L-BFGS flattens gradients with .view
+            if p.grad is not None and not p.grad.is_contiguous():
+                p.grad = p.grad.contiguous()
         count[0] += 1
         return loss
 

@@ -1,0 +1,97 @@
+"""Acceptance of VariationalEmbedding: Figure 1, linear consistency, swiss roll, digits.
+
+These fit real models (tens of seconds each on 2 cores) and are marked ``slow``;
+they still run in CI.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import subspace_angles
+from scipy.spatial.distance import pdist
+from scipy.stats import spearmanr
+
+from varembed import LinearVariationalEmbedding, VariationalEmbedding
+from varembed.datasets import figure1_mixture, geodesic_distances, swiss_roll
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _figure1():
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import paper_figure1
+    finally:
+        sys.path.pop(0)
+    return paper_figure1
+
+
+def test_figure1_circle_wraps_the_ridge_at_constant_speed():
+    """Circle mixture (endpoint=False): radius 0.995 +- 0.02, median speed 7.07 +- 10%."""
+    fig1 = _figure1()
+    X = figure1_mixture("circle", endpoint=False)
+    # smaller network than the paper's (64 x 64), 3000 Adam steps, then the L-BFGS polish
+    emb = fig1.figure1_estimator("circle", quick=True, max_iter=3000, learning_rate=3e-3,
+                                 polish_iter=600).fit(X)
+    st = fig1.curve_stats(emb)
+    target = 1 / np.sqrt(2 * 1e-2)
+    assert np.all(np.abs(st["radius"] - 0.995) <= 0.02), (st["radius"].min(), st["radius"].max())
+    assert abs(np.median(st["speed"]) - target) <= 0.1 * target, np.median(st["speed"])
+
+
+def test_linear_map_matches_linear_estimator_after_stochastic_training():
+    """Affine map + Gaussian density, trained by Adam from a random start: the PCA subspace."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 5)) * [3, 2, 1, 0.5, 0.25] @ np.linalg.qr(rng.normal(size=(5, 5)))[0]
+    lin = LinearVariationalEmbedding(n_components=2, random_state=0).fit(X)
+    emb = VariationalEmbedding(hidden=(), density="gaussian", init="random", max_iter=2000, batch_size=8192,
+                               learning_rate=1e-2, early_stopping=False, random_state=0).fit(X)
+    angle = subspace_angles(emb.module_.weight.numpy(), lin.components_.T).max()
+    assert angle < 1e-3, angle
+    # the deterministic polish reaches the exact optimum
+    pol = VariationalEmbedding(hidden=(), density="gaussian", init="random", max_iter=300, learning_rate=1e-2,
+                               polish_iter=100, random_state=0).fit(X)
+    assert subspace_angles(pol.module_.weight.numpy(), lin.components_.T).max() < 1e-6
+
+
+def test_swiss_roll_unrolls():
+    """make_swiss_roll(2000, noise=0.05): trustworthiness >= 0.99, geodesic Spearman >= 0.9, <= 60 s."""
+    from sklearn.manifold import trustworthiness
+
+    roll = swiss_roll(2000, noise=0.05, random_state=0)
+    t0 = time.perf_counter()
+    emb = VariationalEmbedding(n_components=2, random_state=0).fit(roll.data)
+    fit_time = time.perf_counter() - t0
+    Z = emb.transform(roll.data)
+    trust = trustworthiness(roll.data, Z, n_neighbors=10)
+    rho = spearmanr(pdist(Z), geodesic_distances(roll.coordinates))[0]
+    print(f"swiss roll: fit {fit_time:.1f} s, trustworthiness {trust:.4f}, Spearman {rho:.4f}")
+    assert trust >= 0.99
+    assert rho >= 0.9
+    assert fit_time <= 60 * max(1.0, 2.0 / max(1, torch.get_num_threads())), fit_time
+
+
+def test_digits_grid_search_pipeline_runs():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600], y[:600]
+    pipe = Pipeline([
+        ("standardscaler", StandardScaler()),
+        ("variationalembedding", VariationalEmbedding(hidden=(32,), max_iter=60, random_state=0)),
+        ("kneighborsclassifier", KNeighborsClassifier()),
+    ])
+    search = GridSearchCV(pipe, {"variationalembedding__n_components": [2, 5, 10]}, cv=3)
+    search.fit(X, y)
+    assert search.best_params_["variationalembedding__n_components"] in (2, 5, 10)
+    assert search.best_score_ > 0.5
