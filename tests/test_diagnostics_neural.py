@@ -8,6 +8,7 @@ has no such symmetry, so the same current is clearly non-zero.
 
 import numpy as np
 import pytest
+import torch
 
 neural = pytest.importorskip("varembed.embedding.neural")
 
@@ -43,7 +44,8 @@ def test_neural_estimator_fast_path_equals_generic():
     rng = np.random.default_rng(0)
     u = rng.uniform(-1, 1, size=(120, 2))
     X = np.c_[u, 0.3 * np.sin(2 * u[:, 0])] + 0.05 * rng.normal(size=(120, 3))
-    emb = neural.VariationalEmbedding(2, hidden=(16,), max_iter=40, random_state=0, device="cpu").fit(X)
+    emb = neural.VariationalEmbedding(2, prior_scale=1.0, hidden=(16,), max_iter=40, random_state=0,
+                                      device="cpu").fit(X)
     fast = euler_lagrange_residual(emb, 32, random_state=1)
     slow = euler_lagrange_residual(emb, 32, random_state=1, method="generic")
     np.testing.assert_allclose(fast.residual, slow.residual, rtol=1e-6, atol=1e-7 * np.abs(slow.residual).max())
@@ -51,6 +53,13 @@ def test_neural_estimator_fast_path_equals_generic():
     a = noether_current(emb, rotation, "latent", z=fast.z)
     b = noether_current(emb, rotation, "latent", z=fast.z, method="generic")
     np.testing.assert_allclose(a.divergence, b.divergence, rtol=1e-6, atol=1e-7 * np.abs(b.divergence).max())
+    # the estimator's own forward-mode jet (the fast path's source of phi, J, H) equals torch.func's
+    from varembed.core.pointwise import map_points, value_jacobian_hessian
+    from varembed.diagnostics._inputs import batched_field_jet
+
+    zt = torch.as_tensor(fast.z)
+    for mine, ref in zip(batched_field_jet(emb)(zt), map_points(value_jacobian_hessian(emb.field()), zt)):
+        np.testing.assert_allclose(mine.numpy(), ref.numpy(), rtol=1e-12, atol=1e-12 * float(ref.abs().max()))
     report = emb.diagnose(n_samples=256, random_state=0)
     assert report.symmetries["latent"].rank == 1  # isotropic Gaussian prior: latent so(2)
     assert report.rho_el == pytest.approx(

@@ -9,7 +9,7 @@ import torch
 
 __all__ = [
     "resolve_estimator", "latent_points", "torch_generator", "reference_score_scale", "density_samples",
-    "box_faces",
+    "box_faces", "batched_field_jet",
 ]
 
 
@@ -31,6 +31,33 @@ def resolve_estimator(estimator):
     functional = estimator.functional()
     field = estimator.field()
     return functional, field
+
+
+def batched_field_jet(estimator):
+    """The estimator's own batched second-order jet of its map, or ``None``.
+
+    Estimators whose fitted map (``module_``) has a forward-mode
+    ``jet(z, order=2)`` (:class:`~varembed.embedding.maps.SmoothMLPMap`) get a
+    function ``z (n, d) -> (phi, J, H)`` with ``H`` of shape ``(n, D, d, d)``;
+    it is an order of magnitude faster than nested ``torch.func.jacfwd`` and
+    gives the same numbers (tested).
+    """
+    module = getattr(estimator, "module_", None)
+    if module is None or not callable(getattr(module, "jet", None)):
+        return None
+    from ..core.jacobian import second_order_pairs
+
+    def field_jet(z):
+        with torch.no_grad():
+            jet = module.jet(z, order=2)
+        n, dim, d = jet.jacobian.shape
+        hess = z.new_zeros((n, dim, d, d))
+        for k, (i, j) in enumerate(second_order_pairs(d)):
+            hess[:, :, i, j] = jet.hessian[:, :, k]
+            hess[:, :, j, i] = jet.hessian[:, :, k]
+        return jet.value, jet.jacobian, hess
+
+    return field_jet
 
 
 def torch_generator(random_state) -> torch.Generator:

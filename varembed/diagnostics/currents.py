@@ -25,7 +25,7 @@ import torch
 
 from ..core.lagrangian import Generator
 from ..core.lagrangian import noether_current as core_noether_current
-from ._inputs import latent_points, reference_score_scale, resolve_estimator
+from ._inputs import batched_field_jet, latent_points, reference_score_scale, resolve_estimator
 from .generators import DataIsometry, as_generator
 from .jet import EmbeddingJet, embedding_jet
 
@@ -233,7 +233,8 @@ def noether_current(estimator, generator, space: str = "data", z=None, *, n_samp
     gen = as_generator(generator, space, dim_d, functional.prior.dim)
     if s_ref is None:
         s_ref = reference_score_scale(functional.density)
-    jet = embedding_jet(functional, field, zt, log_prob=(space == "latent"), chunk_size=chunk_size)
+    jet = embedding_jet(functional, field, zt, log_prob=(space == "latent"), chunk_size=chunk_size,
+                        field_jet=batched_field_jet(estimator) if method == "fast" else None)
     if method == "fast":
         return current_from_jet(gen, jet, s_ref)
     current, div, brk, char, el = _generic(functional, field, gen, zt)

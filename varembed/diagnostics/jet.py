@@ -8,8 +8,9 @@ is an algebraic function of
 * the stress ``P = J G^{-1} - 2 lam J`` and its divergence ``div_z P``,
 * the prior ``q``, ``grad log q`` and the data score ``s(phi)`` (one batched call).
 
-The only derivatives taken by autodiff are those of the density-free map
-``z -> (J, P, g)``, so the data density (a KDE over thousands of points in
+Autodiff is used only for ``(phi, J, H)`` of the map (forward over forward
+mode); the stress, its divergence and the geometric Lagrangian follow from
+them algebraically, and the data density (a KDE over thousands of points in
 hundreds of dimensions) is evaluated once per point, never differentiated.
 The generic path (:func:`varembed.core.lagrangian.euler_lagrange` and
 :func:`~varembed.core.lagrangian.noether_current` on ``q L``) gives the same
@@ -22,12 +23,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 import torch
-from torch.func import jacfwd
 
-from ..core.pointwise import map_points, value_and_jacobian
+from ..core.pointwise import map_points, value_jacobian_hessian
 
 __all__ = [
-    "EmbeddingJet", "embedding_jet", "embedding_stress", "check_immersion", "batched", "score_and_log_prob",
+    "EmbeddingJet", "embedding_jet", "stress_jet", "embedding_stress", "check_immersion", "batched", "score_and_log_prob",
 ]
 
 
@@ -154,9 +154,54 @@ class EmbeddingJet:
         return self.log_p + self.geometric
 
 
+def stress_jet(jac: torch.Tensor, hess: torch.Tensor, continuity: float, jitter: float = 0.0):
+    """Stress, its divergence, the geometric Lagrangian and its gradient from ``(J, H)``.
+
+    With ``G = J^T J + jitter I``, ``dG_k = H_k^T J + J^T H_k`` (``H_k = d J / d z_k``):
+
+    * ``P = J G^{-1} - 2 lam J`` and ``d_k P = H_k G^{-1} - J G^{-1} dG_k G^{-1} - 2 lam H_k``;
+    * ``g = 1/2 log det G - lam tr G`` and ``d_k g = 1/2 tr(G^{-1} dG_k) - lam tr dG_k``.
+
+    Plain batched algebra (no autodiff), so it costs ``O(n D d^3)``.
+
+    Parameters
+    ----------
+    jac : Tensor (n, D, d)
+    hess : Tensor (n, D, d, d)
+        ``hess[:, a, i, k] = d^2 phi_a / dz_i dz_k``.
+    continuity, jitter : float
+
+    Returns
+    -------
+    stress (n, D, d), div_stress (n, D), geometric (n,), grad_geometric (n, d) : Tensors
+        ``nan`` rows where ``G`` is singular.
+    """
+    chol = _gram_cholesky(jac, jitter)
+    eye = torch.eye(jac.shape[-1], dtype=jac.dtype, device=jac.device)
+    ginv = torch.cholesky_solve(eye.expand(chol.shape), chol)
+    jg = jac @ ginv
+    lam = continuity
+    stress = jg - 2 * lam * jac
+    # dG[n, j, l, k] = sum_b H[b, j, k] J[b, l] + J[b, j] H[b, l, k]
+    half = torch.einsum("nbjk,nbl->njlk", hess, jac)
+    d_gram = half + half.transpose(1, 2)
+    div_stress = (
+        torch.einsum("naji,nji->na", hess, ginv)
+        - torch.einsum("naj,njli,nli->na", jg, d_gram, ginv)
+        - 2 * lam * torch.diagonal(hess, dim1=-2, dim2=-1).sum(-1)
+    )
+    geometric = torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1) - lam * (jac**2).sum((-1, -2))
+    grad_geometric = 0.5 * torch.einsum("njl,nljk->nk", ginv, d_gram) - lam * torch.einsum("njjk->nk", d_gram)
+    return stress, div_stress, geometric, grad_geometric
+
+
 def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
-                  chunk_size: Optional[int] = 1024) -> EmbeddingJet:
+                  chunk_size: Optional[int] = 1024, field_jet=None) -> EmbeddingJet:
     """Compute the :class:`EmbeddingJet` of ``field`` at latent points ``z``.
+
+    ``phi``, ``J`` and ``H`` come from forward-over-forward differentiation
+    of ``field`` (or from ``field_jet``); the stress, its divergence and the
+    geometric Lagrangian then follow algebraically (:func:`stress_jet`).
 
     Parameters
     ----------
@@ -169,6 +214,9 @@ def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
         Also evaluate ``log p(phi)`` (needed for currents of latent generators).
     chunk_size : int or None
         Points per vectorised call.
+    field_jet : callable, optional
+        Batched ``z (n, d) -> (phi (n, D), J (n, D, d), H (n, D, d, d))``, e.g.
+        an estimator's own forward-mode jet; used instead of ``torch.func``.
 
     Returns
     -------
@@ -176,20 +224,11 @@ def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
     """
     lam = functional.continuity
     jitter = getattr(functional, "jitter", 0.0)
-    vj = value_and_jacobian(field)
-
-    def inner(zp):
-        u, jac = vj(zp)
-        stress = embedding_stress(jac, lam, jitter)
-        geo = geometric_lagrangian(jac, lam, jitter)
-        return (jac, stress, geo), (u, jac, stress, geo)
-
-    def point(zp):
-        (hess, d_stress, d_geo), (u, jac, stress, geo) = jacfwd(inner, has_aux=True)(zp)
-        div_stress = torch.diagonal(d_stress, dim1=-2, dim2=-1).sum(-1)
-        return u, jac, hess, stress, div_stress, geo, d_geo
-
-    phi, jac, hess, stress, div_stress, geo, d_geo = map_points(point, z, chunk_size)
+    if field_jet is None:
+        phi, jac, hess = map_points(value_jacobian_hessian(field), z, chunk_size)
+    else:
+        phi, jac, hess = field_jet(z)
+    stress, div_stress, geo, d_geo = stress_jet(jac, hess, lam, jitter)
     check_immersion(stress, z)
     prior, density = functional.prior, functional.density
     log_p, score = score_and_log_prob(density, phi, log_prob, chunk_size)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field as dc_field
 
 import numpy as np
 
-from ._inputs import latent_points, reference_score_scale, resolve_estimator, torch_generator
+from ._inputs import batched_field_jet, latent_points, reference_score_scale, resolve_estimator, torch_generator
 from .generators import SPACES
 from .jet import embedding_jet
 from .residual import ELResidual, boundary_residual, residual_from_jet
@@ -207,7 +207,8 @@ def diagnose(estimator, n_samples: int = 4096, random_state=None, *, spaces=SPAC
     zt = latent_points(functional, z, n_samples, gen)
     density = functional.density
     has_log_prob = getattr(density, "has_log_prob", True)
-    jet = embedding_jet(functional, field, zt, log_prob=has_log_prob, chunk_size=chunk_size)
+    jet = embedding_jet(functional, field, zt, log_prob=has_log_prob, chunk_size=chunk_size,
+                        field_jet=batched_field_jet(estimator))
     s_ref = reference_score_scale(density)
     searches = {}
     for sp in spaces:

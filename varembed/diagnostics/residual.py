@@ -20,7 +20,7 @@ import torch
 
 from ..core.lagrangian import euler_lagrange
 from ..core.pointwise import map_points, value_and_jacobian
-from ._inputs import box_faces, latent_points, reference_score_scale, resolve_estimator
+from ._inputs import batched_field_jet, box_faces, latent_points, reference_score_scale, resolve_estimator
 from .jet import EmbeddingJet, check_immersion, embedding_jet, embedding_stress
 
 __all__ = ["ELResidual", "euler_lagrange_residual", "residual_from_jet", "boundary_residual"]
@@ -80,7 +80,8 @@ def euler_lagrange_residual(estimator, n_samples: int = 1024, random_state=None,
     z : array-like of shape (n, d), optional
         Evaluate at these latent points instead.
     method : {"fast", "generic"}, default="fast"
-        ``"fast"``: embedding jet (density evaluated once per point);
+        ``"fast"``: embedding jet (density evaluated once per point; the
+        estimator's own forward-mode jet of its map when it has one);
         ``"generic"``: :func:`varembed.core.lagrangian.euler_lagrange` on ``q L``
         divided by ``q``.
     s_ref : float, optional
@@ -99,7 +100,8 @@ def euler_lagrange_residual(estimator, n_samples: int = 1024, random_state=None,
     if s_ref is None:
         s_ref = reference_score_scale(functional.density)
     if method == "fast":
-        return residual_from_jet(embedding_jet(functional, field, zt, chunk_size=chunk_size), s_ref)
+        jet = embedding_jet(functional, field, zt, chunk_size=chunk_size, field_jet=batched_field_jet(estimator))
+        return residual_from_jet(jet, s_ref)
     el = euler_lagrange(functional.lagrangian_density, field, zt, chunk_size=chunk_size)
     q = torch.exp(functional.prior.log_prob(zt))
     return _package(zt, el / q.unsqueeze(-1), s_ref)

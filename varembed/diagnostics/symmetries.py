@@ -33,7 +33,10 @@ import torch
 from ..core.pointwise import map_points
 from ..core.flows import affine_flow_residuals, affine_generator_basis
 from ..core.symmetry import antisymmetric_basis, invariant_subspace, translation_basis
-from ._inputs import box_faces, density_samples, latent_points, reference_score_scale, resolve_estimator, torch_generator
+from ._inputs import (
+    batched_field_jet, box_faces, density_samples, latent_points, reference_score_scale, resolve_estimator,
+    torch_generator,
+)
 from .currents import CurrentField, current_from_jet
 from .generators import SPACES, DataIsometry, LatentIsometry
 from .jet import embedding_jet, score_and_log_prob
@@ -122,11 +125,25 @@ def _basis(kind: str, n: int):
     return affine_generator_basis(linear, shift, n)
 
 
-def _manifold_subspace(phi: np.ndarray, max_dim: int) -> np.ndarray:
-    """Orthonormal principal directions of the fitted manifold's points (numerical rank, at most ``max_dim``)."""
-    _, sv, vt = np.linalg.svd(phi - phi.mean(0), full_matrices=False)
-    rank = int(np.sum(sv > 1e-8 * max(sv[0], np.finfo(float).tiny))) if sv.size else 0
-    return vt[: max(1, min(rank, max_dim))].T
+def _manifold_subspace(phi: np.ndarray, max_dim: int, gen: torch.Generator) -> np.ndarray:
+    """Orthonormal principal directions of the fitted manifold's points (numerical rank, at most ``max_dim``).
+
+    A randomised range finder (``max_dim + 8`` Gaussian probes from the
+    private generator, two power iterations) on the centred points, then the
+    SVD of the small projected matrix: ``O(n D max_dim)`` instead of a full
+    ``D x D`` eigenproblem.
+    """
+    xc = phi - phi.mean(0)
+    k = min(max_dim + 8, *xc.shape)
+    probe = torch.randn(xc.shape[1], k, generator=gen, dtype=torch.float64).numpy()
+    basis, _ = np.linalg.qr(xc @ probe)
+    for _ in range(2):
+        basis, _ = np.linalg.qr(xc.T @ basis)
+        basis, _ = np.linalg.qr(xc @ basis)
+    _, sv, vt = np.linalg.svd(basis.T @ xc, full_matrices=False)
+    top = max(float(sv[0]), np.finfo(float).tiny) if sv.size else 1.0
+    rank = int(np.sum(sv > 1e-7 * top))
+    return np.ascontiguousarray(vt[: max(1, min(rank, max_dim))].T)
 
 
 def _data_residuals(density, phi, kind, samples, n_samples, max_dim, gen):
@@ -144,7 +161,7 @@ def _data_residuals(density, phi, kind, samples, n_samples, max_dim, gen):
     xn, sn = x.detach().cpu().numpy(), s.detach().cpu().numpy()
     basis_u = None
     if xn.shape[1] > max_dim:
-        basis_u = _manifold_subspace(phi.detach().cpu().numpy(), max_dim)
+        basis_u = _manifold_subspace(phi.detach().cpu().numpy(), max_dim, gen)
         xn, sn = xn @ basis_u, sn @ basis_u
     a, b = _basis(kind, xn.shape[1])
     return affine_flow_residuals(sn, xn, a, b, trace=True), a, b, basis_u
@@ -219,7 +236,9 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
         if jet is not None:
             phi = jet.phi
         else:
-            phi = map_points(field, latent_points(functional, None, int(n_samples), gen))
+            zs = latent_points(functional, None, int(n_samples), gen)
+            fj = batched_field_jet(estimator)
+            phi = map_points(field, zs) if fj is None else fj(zs)[0]
         res, a, b, basis_u = _data_residuals(functional.density, phi, kind, samples, int(n_samples), max_dim, gen)
     else:
         res, a, b = _latent_residuals(functional, kind, int(n_samples), gen)
@@ -241,7 +260,8 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
     if measure and gens:
         if jet is None:
             zt = latent_points(functional, z, n_current_samples, gen)
-            jet = embedding_jet(functional, field, zt, log_prob=(space == "latent"))
+            jet = embedding_jet(functional, field, zt, log_prob=(space == "latent"),
+                                field_jet=batched_field_jet(estimator))
         if s_ref is None:
             s_ref = reference_score_scale(functional.density)
         currents = [current_from_jet(g, jet, s_ref) for g in gens]
