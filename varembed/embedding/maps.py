@@ -47,6 +47,10 @@ class SmoothMLPMap(nn.Module):
         orthonormal frame and zero.
     generator : torch.Generator, optional
         Private generator for the initialisation.
+    random_residual : bool, default=False
+        Initialise the output layer of ``g`` randomly (``U(-sqrt(6/n),
+        sqrt(6/n))``, as in the paper's code) instead of at zero: the initial
+        map is then a random smooth, folded curve or sheet.
     dtype, device :
         Of the parameters.
     """
@@ -60,6 +64,7 @@ class SmoothMLPMap(nn.Module):
         weight: Optional[torch.Tensor] = None,
         bias: Optional[torch.Tensor] = None,
         generator: Optional[torch.Generator] = None,
+        random_residual: bool = False,
         dtype=torch.float64,
         device="cpu",
     ):
@@ -86,7 +91,12 @@ class SmoothMLPMap(nn.Module):
         if self.hidden:
             out = nn.Linear(widths[-1], D, dtype=dtype, device=device)
             with torch.no_grad():
-                out.weight.zero_()
+                if random_residual:  # the paper's "light" init U(-sqrt(6/n), sqrt(6/n)): a wiggly curve
+                    bound = math.sqrt(6.0 / widths[-1])
+                    w = (torch.rand(D, widths[-1], generator=generator, dtype=torch.float64) * 2 - 1) * bound
+                    out.weight.copy_(w.to(out.weight))
+                else:
+                    out.weight.zero_()
                 out.bias.zero_()
             layers.append(out)
         self.layers = nn.ModuleList(layers)

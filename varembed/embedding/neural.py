@@ -115,11 +115,16 @@ class VariationalEmbedding(
 
     * ``init``: ``"isomap"`` (default) starts from Isomap coordinates
       (geodesic MDS on a 10-nearest-neighbour graph, fitted on at most 3000
-      points), regresses the map onto them, then optimises the functional.
+      points), regresses the map onto them (``min(500, max_iter)`` Adam
+      steps), then optimises the functional.
       ``"linear"`` starts at the linear variational solution (PCA,
       :class:`LinearVariationalEmbedding` in the standardised space) with the
       neural residual at zero: on the roll it tears the sheet into pieces
-      (0.996 / 0.31).  ``"random"``: a random affine map.  An array of
+      (0.996 / 0.31).  ``"random"``: a random affine map plus a random
+      neural residual (output layer ``U(-sqrt(6/n), sqrt(6/n))`` as in the
+      paper's code), i.e. a random folded map: the starting point that lets
+      Figure 1's zig-zag optima be found (a straight start stays on the
+      straight local optimum).  An array of
       initial codes (``n_samples x n_components``) is also accepted.
     * ``prior_scale="auto"`` (default) gives the Gaussian prior per-axis
       scales equal to the spread of the initial codes (root-mean-square 1).
@@ -469,7 +474,14 @@ class VariationalEmbedding(
         # ---- initial codes (isomap / user array) fix the prior's aspect for prior_scale="auto"
         codes = None
         if isinstance(self.init, str) and self.init == "isomap":
-            codes = isomap_codes(Xs, d, seed=seed)
+            try:
+                codes = isomap_codes(Xs, d, seed=seed)
+                if not np.all(np.isfinite(codes)) or not np.any(codes.std(0) > 0):
+                    raise ValueError("degenerate Isomap coordinates")
+            except (ValueError, np.linalg.LinAlgError) as exc:  # e.g. too few distinct points
+                warnings.warn(f"init='isomap' failed ({exc}); starting from the linear solution instead",
+                              UserWarning, stacklevel=2)
+                codes = None
         elif not isinstance(self.init, str):
             codes = np.asarray(self.init, dtype=np.float64)
             if codes.shape[0] != n_samples:
@@ -493,7 +505,7 @@ class VariationalEmbedding(
             design = np.c_[codes, np.ones(n_samples)]
             coef = np.linalg.lstsq(design, Xs, rcond=None)[0]
             weight, bias = torch.as_tensor(coef[:d].T.copy()), torch.as_tensor(coef[d].copy())
-        elif self.init == "linear":
+        elif self.init in ("linear", "isomap"):
             from .linear import LinearVariationalEmbedding
 
             lin = LinearVariationalEmbedding(
@@ -506,10 +518,11 @@ class VariationalEmbedding(
             frame = torch.linalg.qr(torch.randn(n_features, d, generator=cpu_gen, dtype=torch.float64))[0]
             weight, bias = frame * float(np.sqrt(np.mean(Xs.var(0))) or 1.0), torch.zeros(n_features, dtype=torch.float64)
         module = SmoothMLPMap(d, n_features, hidden, self.activation, weight=weight, bias=bias,
-                              generator=cpu_gen, dtype=dtype, device=device)
+                              generator=cpu_gen, random_residual=self.init == "random", dtype=dtype,
+                              device=device)
         if codes is not None and hidden:
             fit_map_to_codes(module, torch.as_tensor(codes, dtype=dtype, device=device),
-                             torch.as_tensor(Xs, dtype=dtype, device=device), n_steps=500,
+                             torch.as_tensor(Xs, dtype=dtype, device=device), n_steps=min(500, max(1, int(self.max_iter))),
                              batch_size=256, learning_rate=float(self.learning_rate) * 3, generator=gen)
         self._initial_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
         jitter = 1e-10 if dtype == torch.float64 else 1e-5
