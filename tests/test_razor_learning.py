@@ -28,10 +28,11 @@ def test_single_oscillator_learns_the_energy():
     system = HarmonicOscillators(1)
     sp = make_splits(system, n_train=7, n_train_steps=4, n_test=20, seed=0)
     est = NoetherRazor(n_conserved=1, n_iter=800, activation_alpha=2.0, random_state=0).fit(sp.train, sp.dt)
-    a, b = est.conserved_
+    a, _ = est.conserved_
     assert identity_alignment(a[0]) >= 0.98
-    rep = est.learned_symmetries(system)
-    assert rep.rank == 1 and rep.true_dim == 1
+    # a generic symmetric 2x2 matrix has |cos| with I uniform-ish; the untrained slot is far from 0.98
+    untrained = NoetherRazor(n_conserved=1, n_iter=1, random_state=0).fit(sp.train, sp.dt).conserved_[0][0]
+    assert identity_alignment(untrained) < 0.98
 
 
 N2_CONFIG = dict(n_conserved=7, n_iter=2500, batch_size=128, n_symmetry_samples=8, lr=2e-3, lr_conserved=2e-2)
