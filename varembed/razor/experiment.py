@@ -151,6 +151,8 @@ def plot_singular_values(results, path, title=None):
         ax.axvline(s.true_dim + 0.5, color="k", ls="--", lw=1, label=f"true dim {s.true_dim}")
         if s.rank:
             ax.plot(idx[: s.rank], s.parallelness, "o", color="tab:red", label="parallelness")
+        ax.set_ylim(min(1e-3, 0.5 * sv.min()), 1.5)
+        ax.set_xticks(idx)
         ax.set_xlabel("singular value index")
         ax.set_ylabel("normalised singular value")
         ax.set_title(f"{r.arm}: rank {s.rank}, gap {s.gap:.1f}")
