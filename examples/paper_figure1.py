@@ -7,7 +7,17 @@ note sections 1.5 and 4.4) predicts curves that run along the density ridge
 at the constant speed 1/sqrt(2 lam) = 7.07, folding or wrapping to do so
 (length 14.1): the circle is wrapped about 2.26 times at radius 0.995.
 
-Run ``python examples/paper_figure1.py [--quick] [--out figure1.png]``.
+What this script finds (``--quick``, with the L-BFGS polish): the circle is
+the exact solution (length 14.1, speed 7.05, radius 0.995 +- 0.001,
+F = 1.0042 against the bound 1.0043).  The line and the sinusoid converge to
+the *straight* single-pass local optima (line: length 1.6, F = 0.66; the
+research note's straight optimum is 0.68) rather than the folded global
+optima of the published figure (zig-zag line, F = 2.48; sinusoid with about
+1.8 passes, F >= 0.94): a smooth start, even the random folded one of
+``init="random"``, unfolds before it can fold again, as the research note
+(section 5.4) found for its discrete solver too.
+
+Run ``python examples/paper_figure1.py [--quick] [--polish N] [--out figure1.png]``.
 """
 
 from __future__ import annotations

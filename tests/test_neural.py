@@ -93,7 +93,7 @@ def test_transform_is_the_posterior_mode():
     Z = emb.transform(X)
     xs = torch.as_tensor((X - emb.mean_) / emb.scale_)
     z = torch.as_tensor(Z).requires_grad_(True)
-    h2 = emb.bandwidth_**2
+    h2 = emb.noise_variance_  # transform_noise="residual"
 
     def energy(z):
         return 0.5 * ((xs - emb.module_(z)) ** 2).sum(-1) / h2 + 0.5 * (z**2).sum(-1)
@@ -148,6 +148,8 @@ def test_linear_map_score_equals_linear_estimator():
         (dict(dtype="int8"), "dtype"),
         (dict(lr_schedule="linear"), "lr_schedule"),
         (dict(standardize="minmax"), "standardize"),
+        (dict(transform_noise="tiny"), "transform_noise"),
+        (dict(transform_noise=-1.0), "transform_noise"),
     ],
 )
 def test_bad_parameters_raise_clear_errors(params, match):

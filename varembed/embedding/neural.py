@@ -111,7 +111,11 @@ class VariationalEmbedding(
     itself, folded or wrapped, into the highest-density set; the PCA map is
     a saddle.  Measured on ``make_swiss_roll(2000, noise=0.05)`` (one thread,
     trustworthiness k = 10 / Spearman correlation of latent distances with
-    true geodesic distances):
+    true geodesic distances; codes from ``transform_noise="bandwidth"``; the
+    defaults with ``transform_noise="residual"`` give 0.9995 / 0.965, and
+    Isomap alone 0.9998 / 0.9998 -- the variational refinement trades a
+    little of Isomap's distance fidelity for a smooth two-way parametric map
+    with a likelihood):
 
     * ``init``: ``"isomap"`` (default) starts from Isomap coordinates
       (geodesic MDS on a 10-nearest-neighbour graph, fitted on at most 3000
@@ -223,6 +227,14 @@ class VariationalEmbedding(
     tol : float, default=1e-4
     polish_iter : int, default=0
         Final full-batch L-BFGS iterations on a fixed quadrature set (0: none).
+    transform_noise : {"residual", "bandwidth"} or float, default="residual"
+        Observation-noise scale ``s`` of ``transform`` (standardised units):
+        ``"residual"`` is ``sqrt(noise_variance_)``, the fitted noise of the
+        model ``x = phi(z) + eps``; ``"bandwidth"`` the kernel width.  In high
+        dimension the kernel is wide (load_digits: 5.4 against a residual
+        noise of 1.0) and the prior term then drags codes to the origin:
+        k-NN accuracy in 5 latent dimensions 0.70 with ``"bandwidth"``, 0.81
+        with ``"residual"``.
     device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
         Resolved in ``fit`` as ``device_``.
     dtype : {None, "float32", "float64"}, default=None
@@ -243,12 +255,13 @@ class VariationalEmbedding(
     scale_ : ndarray of shape (n_features,)
         Standardisation ``x = mean_ + scale_ * u``.
     bandwidth_ : float
-        Kernel width (standardised units); the noise scale of ``transform``.
+        Kernel width (standardised units).
     noise_variance_ : float
         Observation-noise variance of ``score_samples`` in standardised units:
         the mean squared residual of (at most 500) training points per normal
-        direction, ``E |x - phi(z*(x))|^2 / (D - d)`` (the PPCA noise of the
-        fitted Gaussian for ``density="gaussian"``).
+        direction, ``E |x - phi(z*(x))|^2 / (D - d)``, with ``z*`` projected
+        first with the bandwidth and then with this noise (the PPCA noise of
+        the fitted Gaussian for ``density="gaussian"``).
     objective_ : float
         ``F`` (including the bending term) on the fixed held-out latent sample.
     initial_objective_ : float
@@ -301,6 +314,7 @@ class VariationalEmbedding(
         n_iter_no_change=10,
         tol=1e-4,
         polish_iter=0,
+        transform_noise="residual",
         device="auto",
         dtype=None,
         random_state=None,
@@ -328,6 +342,7 @@ class VariationalEmbedding(
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.polish_iter = polish_iter
+        self.transform_noise = transform_noise
         self.device = device
         self.dtype = dtype
         self.random_state = random_state
@@ -373,6 +388,10 @@ class VariationalEmbedding(
             check_int("n_iter_no_change", self.n_iter_no_change, low=1)
         check_real("tol", self.tol, low=0.0)
         check_int("polish_iter", self.polish_iter, low=0)
+        if isinstance(self.transform_noise, str):
+            check_choice("transform_noise", self.transform_noise, ("residual", "bandwidth"))
+        else:
+            check_real("transform_noise", self.transform_noise, low=0.0, strict=True)
         check_int("verbose", self.verbose, low=0)
         if isinstance(self.bandwidth, str):
             from .kde import BANDWIDTH_RULES
@@ -564,10 +583,13 @@ class VariationalEmbedding(
         else:
             sub = Xs if n_samples <= 500 else Xs[np.random.default_rng(seed).choice(n_samples, 500, replace=False)]
             xs_t = torch.as_tensor(sub, dtype=dtype, device=device)
-            codes = project(module, prior, xs_t, self.bandwidth_)
-            with torch.no_grad():
-                resid = float(((module(codes) - xs_t) ** 2).sum(-1).mean())
-            noise = resid / max(n_features - d, 1)
+            noise_scale = self.bandwidth_
+            for _ in range(2):  # project with the bandwidth, then with the residual noise itself
+                codes = project(module, prior, xs_t, noise_scale)
+                with torch.no_grad():
+                    resid = float(((module(codes) - xs_t) ** 2).sum(-1).mean())
+                noise = resid / max(n_features - d, 1)
+                noise_scale = float(np.sqrt(max(noise, 1e-12)))
         floor = 1e-6 * float(np.mean(Xs.var(0)) or 1.0)
         self.noise_variance_ = float(max(noise, floor))
         self.fit_time_ = time.perf_counter() - t0
@@ -649,10 +671,12 @@ class VariationalEmbedding(
         return out.astype(like_dtype, copy=False) if like_dtype == np.float32 else out
 
     def transform(self, X):
-        """Latent codes: the posterior mode ``argmin_z |x - phi(z)|^2 / (2 h^2) - log q(z)``.
+        """Latent codes: the posterior mode ``argmin_z |x - phi(z)|^2 / (2 s^2) - log q(z)``.
 
-        ``h`` is ``bandwidth_`` (standardised units).  Sample-wise and
-        deterministic (see :mod:`varembed.embedding.projection`).
+        ``s`` is set by ``transform_noise`` (standardised units): by default
+        ``sqrt(noise_variance_)``, the noise of the same model whose evidence
+        ``score_samples`` reports.  Sample-wise and deterministic (see
+        :mod:`varembed.embedding.projection`).
 
         Parameters
         ----------
@@ -664,8 +688,16 @@ class VariationalEmbedding(
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        z = project(self.module_, self._prior(), self._to_std(np.asarray(X, dtype=np.float64)), self.bandwidth_)
+        z = project(self.module_, self._prior(), self._to_std(np.asarray(X, dtype=np.float64)),
+                    self._transform_noise_scale())
         return self._output(z, X.dtype)
+
+    def _transform_noise_scale(self) -> float:
+        if isinstance(self.transform_noise, str):
+            if self.transform_noise == "bandwidth":
+                return float(self.bandwidth_)
+            return float(np.sqrt(self.noise_variance_))
+        return float(self.transform_noise)
 
     def inverse_transform(self, Z):
         """Map latent codes to data space: ``phi(z)``.
