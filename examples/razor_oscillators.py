@@ -16,8 +16,15 @@ true dimension (n^2, from the Poisson-bracket null space), the gap and the
 parallelness of each leading singular vector to the true conserved subspace.
 PNG plots of the singular values are written to ``--out``.
 
-Small CPU settings (see varembed.razor.experiment.PRESETS); on 2 shared cores
-the whole script takes about 10-15 minutes.  ``--systems nharm2`` runs one.
+Small CPU settings (see varembed.razor.experiment.PRESETS): about 12 CPU
+minutes in all (nharm1 ~1, nharm2 ~4, nharm3 ~6.5, one thread).
+``--systems nharm2`` runs one system.
+
+Measured (seed 0, 2 shared cores): n = 2 learned rank 4 / 7 slots, gap 51,
+parallelness 1.000; n = 3 rank 9 / 12, gap 20, parallelness >= 0.999; test
+MSE learned / oracle 0.87 (n = 2) and 1.33 (n = 3), all below vanilla;
+-ELBO/N learned 10.4 vs oracle 8.6 vs vanilla 18.0 (n = 2), 3.6 vs 1.7 vs
+12.8 (n = 3).  The MAP ablation recovers the same spans here.
 """
 
 from __future__ import annotations
