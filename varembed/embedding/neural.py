@@ -536,9 +536,9 @@ class VariationalEmbedding(
         else:
             frame = torch.linalg.qr(torch.randn(n_features, d, generator=cpu_gen, dtype=torch.float64))[0]
             weight, bias = frame * float(np.sqrt(np.mean(Xs.var(0))) or 1.0), torch.zeros(n_features, dtype=torch.float64)
+        random_start = isinstance(self.init, str) and self.init == "random"
         module = SmoothMLPMap(d, n_features, hidden, self.activation, weight=weight, bias=bias,
-                              generator=cpu_gen, random_residual=self.init == "random", dtype=dtype,
-                              device=device)
+                              generator=cpu_gen, random_residual=random_start, dtype=dtype, device=device)
         if codes is not None and hidden:
             fit_map_to_codes(module, torch.as_tensor(codes, dtype=dtype, device=device),
                              torch.as_tensor(Xs, dtype=dtype, device=device), n_steps=min(500, max(1, int(self.max_iter))),
