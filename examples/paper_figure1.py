@@ -1,4 +1,6 @@
-"""Paper Figure 1: optimal one-dimensional embeddings of Gaussian mixtures.
+"""
+Paper Figure 1: optimal one-dimensional embeddings of Gaussian mixtures
+=======================================================================
 
 ``p_data`` is an equal-weight mixture of 100 isotropic Gaussians (sigma = 0.1)
 centred on points along a line, a circle and a sinusoid; the latent prior is

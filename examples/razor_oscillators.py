@@ -1,4 +1,8 @@
-"""Noether's Razor on harmonic oscillators: Table-1/2-style comparison and Figure-3-style plot.
+"""
+Noether's Razor on harmonic oscillators
+=======================================
+
+Table-1/2-style comparison and a Figure-3-style singular-value plot.
 
 For a single oscillator (7 trajectories x 4 transitions, the paper's Table 1
 data) and for n = 2 and n = 3 uncoupled unit oscillators, fit four variational

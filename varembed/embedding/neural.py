@@ -89,7 +89,7 @@ class VariationalEmbedding(
     Fits ``phi: R^d -> R^D`` by maximising
 
         F[phi] = E_q[ log p(phi(z)) + 1/2 log det(J^T J) - lam tr(J^T J) ]
-                 - mu E_q |d^2 phi|^2
+                 - mu E_q ||d^2 phi||^2
 
     where ``q`` is the latent prior, ``p`` a density built from the training
     samples, ``J`` the Jacobian of ``phi`` and ``mu`` an optional bending
