@@ -160,6 +160,23 @@ def to_markdown(name, rows):
     return "\n".join(lines) + "\n"
 
 
+def _provenance(quick):
+    """One line: date, cores, library versions and the size preset of this run."""
+    import os
+    import platform
+    from datetime import date
+    from importlib.metadata import PackageNotFoundError, version
+
+    libs = []
+    for pkg in ("varembed", "torch", "scikit-learn", "umap-learn"):
+        try:
+            libs.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            pass
+    return (f"Run {date.today().isoformat()} on {os.cpu_count()} CPU cores ({platform.machine()}), "
+            f"{', '.join(libs)}; {'quick' if quick else 'full'} sizes. Times are wall-clock seconds.")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--quick", action="store_true", help="smaller datasets")
@@ -178,8 +195,7 @@ def main():
         data = {k: v for k, v in data.items() if k in args.datasets.split(",")}
     if args.methods:
         meths = {k: v for k, v in meths.items() if k in args.methods.split(",")}
-    report = ["# varembed benchmark: embeddings compared", "",
-              f"Machine: 2 CPU cores. {'Quick sizes.' if args.quick else 'Full sizes.'}", ""]
+    report = ["# varembed benchmark: embeddings compared", "", _provenance(args.quick), ""]
     for dname, (X, X_new, truth, labels) in data.items():
         rows, embeddings = [], {}
         for mname, make in meths.items():
