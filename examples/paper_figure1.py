@@ -9,23 +9,31 @@ note sections 1.5 and 4.4) predicts curves that run along the density ridge
 at the constant speed 1/sqrt(2 lam) = 7.07, folding or wrapping to do so
 (length 14.1): the circle is wrapped about 2.26 times at radius 0.995.
 
-What this script finds (``--quick``, with the L-BFGS polish): the circle is
-the exact solution (length 14.1, speed 7.05, radius 0.995 +- 0.001,
-F = 1.0042 against the bound 1.0043).  The line and the sinusoid converge to
-the *straight* single-pass local optima (line: length 1.6, F = 0.66; the
-research note's straight optimum is 0.68) rather than the folded global
-optima of the published figure (zig-zag line, F = 2.48; sinusoid with about
-1.8 passes, F >= 0.94): a smooth start, even the random folded one of
-``init="random"``, unfolds before it can fold again, as the research note
-(section 5.4) found for its discrete solver too.
+The paper's network (per the research note) has a SIREN-style initialisation,
+which suggests ``sin`` activations; with them a random smooth start *folds*
+onto the ridge instead of unfolding.  What this script finds (default mode: 64 x 64 ``sin`` network, 3000 Adam
+steps, 200 L-BFGS polish steps; 50 s for the three panels on one core):
 
-Run ``python examples/paper_figure1.py [--quick] [--polish N] [--out figure1.png]``.
+* circle: the exact solution -- wrapped at radius 0.995 +- 0.001, median
+  speed 7.07 (theory 7.07), length 14.1 (theory 14.1), F = 1.0040 against
+  the bound 1.0043;
+* line: a folded braid along the segment (length 4.5, about three passes,
+  F = 1.64) -- far above the straight single pass (length 1.6, F = 0.65,
+  what ``tanh`` finds), below the fully folded global optimum (F = 2.48);
+* sinusoid: a curve of length 12.2 (about 1.6 passes, F = 0.71).
+
+``--paper`` uses the paper's size (128 x 128 x 128, 4000 steps of batch 1024;
+several minutes per panel); ``--activation tanh`` shows the unfolded local
+optima.
+
+Run ``python examples/paper_figure1.py [--paper] [--activation sin|tanh] [--polish N] [--out figure1.png]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 
 import numpy as np
@@ -35,10 +43,12 @@ from varembed import VariationalEmbedding
 from varembed.datasets import FIGURE1_SETTINGS, figure1_mixture
 
 KINDS = ("line", "circle", "sinusoid")
+#: Adam learning rates of the reduced (default) configuration.
+QUICK_LR = {"line": 1e-2, "circle": 3e-3, "sinusoid": 1e-2}
 
 
-def figure1_estimator(kind: str, *, quick: bool = False, **overrides) -> VariationalEmbedding:
-    """The estimator of one Figure-1 panel (paper hyper-parameters; ``quick`` for tests)."""
+def figure1_estimator(kind: str, *, quick: bool = False, activation: str = "tanh", **overrides) -> VariationalEmbedding:
+    """The estimator of one Figure-1 panel (paper hyper-parameters; ``quick``: 64 x 64, 3000 steps)."""
     s = FIGURE1_SETTINGS
     params = dict(
         n_components=1,
@@ -49,7 +59,7 @@ def figure1_estimator(kind: str, *, quick: bool = False, **overrides) -> Variati
         continuity=s["continuity"],
         standardize=None,  # the paper works in raw coordinates: sigma and lam are in data units
         hidden=s["hidden"],
-        activation="tanh",
+        activation=activation,
         init="random",
         max_iter=s["max_iter"],
         batch_size=s["batch_size"],
@@ -60,7 +70,7 @@ def figure1_estimator(kind: str, *, quick: bool = False, **overrides) -> Variati
         device="cpu",
     )
     if quick:
-        params.update(hidden=(64, 64), max_iter=3000, batch_size=256, learning_rate=3e-3)
+        params.update(hidden=(64, 64), max_iter=3000, batch_size=256, learning_rate=QUICK_LR[kind])
     params.update(overrides)
     return VariationalEmbedding(**params)
 
@@ -78,11 +88,14 @@ def curve_stats(emb: VariationalEmbedding, n: int = 1000) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller network and fewer steps")
+    parser.add_argument("--paper", action="store_true", help="the paper's network size and steps (slow)")
+    parser.add_argument("--activation", default="sin", choices=["sin", "tanh", "softplus", "silu"])
     parser.add_argument("--out", default="figure1.png")
-    parser.add_argument("--polish", type=int, default=600,
+    parser.add_argument("--polish", type=int, default=200,
                         help="final L-BFGS iterations on a fixed quadrature (0: Adam only, as the paper)")
     args = parser.parse_args(argv)
+    fast = os.environ.get("VAREMBED_DOCS_FAST") == "1"  # docs build: fewer steps
+    overrides = dict(max_iter=1500, polish_iter=50) if fast and not args.paper else {}
 
     import matplotlib
 
@@ -94,7 +107,8 @@ def main(argv=None):
     for ax, kind in zip(axes, KINDS):
         X = figure1_mixture(kind)
         t0 = time.perf_counter()
-        emb = figure1_estimator(kind, quick=args.quick, polish_iter=args.polish).fit(X)
+        emb = figure1_estimator(kind, quick=not args.paper, activation=args.activation,
+                                **{"polish_iter": args.polish, **overrides}).fit(X)
         st = curve_stats(emb)
         dt = time.perf_counter() - t0
         # density background exp(log p) on a grid
