@@ -138,3 +138,40 @@ def test_cuda_fit_matches_cpu_statistics(data):
     gpu = _small(**kw, device="cuda").fit(data.train, data.dt)
     np.testing.assert_allclose(gpu.history_["loss"][:3], cpu.history_["loss"][:3], rtol=1e-6)
     np.testing.assert_allclose(gpu.predict(data.test[:, 0], 2), cpu.predict(data.test[:, 0], 2), atol=1e-6)
+
+
+def test_warmup_keeps_the_discovered_conserved_quantities_and_restarts_the_network(data):
+    # with lr_conserved = 0 the slots cannot move, so after the warm-up they must equal the initial draw;
+    # a rebuilt (not carried-over) slot would be a fresh, different random draw
+    kw = dict(n_conserved=2, n_iter=2, lr_conserved=0.0, lr=1e-12)  # nothing moves, so only draws differ
+    plain = _small(**kw).fit(data.train, data.dt)
+    warm = _small(**kw, n_warmup=3).fit(data.train, data.dt)
+    np.testing.assert_array_equal(warm.conserved_[0], plain.conserved_[0])
+    assert len(warm.history_["loss"]) == 5 and len(plain.history_["loss"]) == 2
+    # without a restart both networks would be the same first draw; the restarted one is a new draw
+    w_plain = plain.module_.network.layers[0].mean.detach()
+    w_warm = warm.module_.network.layers[0].mean.detach()
+    assert not torch.allclose(w_plain, w_warm, atol=1e-3)
+    # arms without learnable quantities ignore the warm-up
+    assert len(_small(n_conserved=0, n_iter=2, n_warmup=3).fit(data.train, data.dt).history_["loss"]) == 2
+    with pytest.raises(ValueError, match="n_warmup"):
+        _small(n_warmup=-1).fit(data.train, data.dt)
+
+
+def test_evaluate_averages_chunks_of_the_fixed_seed_stream(data):
+    # 12 samples = a chunk of 8 then one of 4 drawn from the same seeded stream, weighted by size
+    from varembed.razor.objective import negative_elbo
+    from varembed.razor.training import transitions
+
+    est = _small(n_conserved=1).fit(data.train, data.dt)
+    x, y = transitions(data.train, est.module_.J.dtype, est.device_)
+    gen = torch.Generator().manual_seed(2024)
+    parts = [
+        negative_elbo(est.module_, x, y, est.dt_, est.n_transitions_, n_mc=r, n_sym=est.eval_symmetry_samples,
+                      generator=gen, create_graph=False)
+        for r in (8, 4)
+    ]
+    expected = (8 * float(parts[0].nll) + 4 * float(parts[1].nll)) / 12
+    ev = est.evaluate(data.train, n_mc=12)
+    assert ev["nll"] == pytest.approx(expected, rel=1e-6)
+    assert ev["kl"] == pytest.approx(float(parts[0].kl.detach()), rel=1e-6)

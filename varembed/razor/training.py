@@ -31,21 +31,23 @@ def transitions(traj: np.ndarray, dtype, device):
     return x, y
 
 
-def fit_hnn(est, hnn, x, y, generator):
+def fit_hnn(est, hnn, x, y, generator, n_iter=None):
     """Adam with cosine decay on ``-ELBO / N`` (or the MAP loss); returns the history.
 
-    ``est`` supplies the hyperparameters (a :class:`NoetherRazor`).
+    ``est`` supplies the hyperparameters (a :class:`NoetherRazor`);
+    ``n_iter`` defaults to ``est.n_iter``.
     """
+    n_iter = est.n_iter if n_iter is None else int(n_iter)
     groups = [{"params": list(hnn.network.parameters()), "lr": est.lr}]
     conserved = hnn.conserved
     if conserved is not None and isinstance(conserved.weight, torch.nn.Parameter):
         groups.append({"params": [conserved.weight, conserved.bias], "lr": est.lr_conserved})
     opt = torch.optim.Adam(groups, betas=(0.9, 0.999))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / est.n_iter)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / n_iter)))
     n = x.shape[0]
     noise_std = math.sqrt(est.target_noise)
     history = {"loss": [], "nll": [], "kl": []}
-    for it in range(est.n_iter):
+    for it in range(n_iter):
         if est.batch_size < n:
             idx = torch.randperm(n, generator=generator)[: est.batch_size].to(x.device)
             xb, yb = x[idx], y[idx]
@@ -65,7 +67,7 @@ def fit_hnn(est, hnn, x, y, generator):
         history["loss"].append(float(terms.loss.detach()))
         history["nll"].append(float(terms.nll.detach()))
         history["kl"].append(float(terms.kl.detach()))
-        if est.verbose and (it % max(1, est.n_iter // 10) == 0 or it == est.n_iter - 1):
+        if est.verbose and (it % max(1, n_iter // 10) == 0 or it == n_iter - 1):
             print(f"[razor] step {it:5d}  -elbo/N {history['loss'][-1]:.4f}  nll {history['nll'][-1]:.4f}  "
                   f"kl/N {history['kl'][-1]:.4f}")
     return history
