@@ -96,12 +96,15 @@ def test_bandwidth_rules_and_errors():
     assert resolve_bandwidth("scott", X) == pytest.approx(1000 ** (-1 / 6) * sigma)
     assert resolve_bandwidth("silverman", X) == pytest.approx((1000 * 4 / 4) ** (-1 / 6) * sigma)
     assert resolve_bandwidth(0.25, X) == 0.25
-    # "auto": Scott in low dimension, the 10th-neighbour distance in high dimension
+    # "auto": Scott in low dimension (with the intrinsic dimension in the exponent), the
+    # 5th-neighbour distance in high dimension
     assert resolve_bandwidth("auto", X) == pytest.approx(resolve_bandwidth("scott", X))
+    assert resolve_bandwidth("auto", X, intrinsic_dim=1) == pytest.approx(1000 ** (-1 / 5) * sigma)
+    assert resolve_bandwidth("auto", X, intrinsic_dim=1) < resolve_bandwidth("scott", X)
     Xh = np.random.default_rng(0).normal(size=(500, 64))
     from varembed.embedding.kde import kth_nn_distance
 
-    assert resolve_bandwidth("auto", Xh) == pytest.approx(kth_nn_distance(Xh, 10))
+    assert resolve_bandwidth("auto", Xh, intrinsic_dim=2) == pytest.approx(kth_nn_distance(Xh, 5))
     assert resolve_bandwidth("auto", Xh) > 2 * resolve_bandwidth("scott", Xh)
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="bandwidth"):

@@ -34,26 +34,42 @@ __all__ = ["KernelDensity", "resolve_bandwidth", "median_nn_distance", "BANDWIDT
 BANDWIDTH_RULES = ("auto", "scott", "silverman")
 
 
-def resolve_bandwidth(bandwidth, X: np.ndarray) -> float:
-    """Turn ``bandwidth`` (float, ``"scott"`` or ``"silverman"``) into a number.
+def resolve_bandwidth(bandwidth, X: np.ndarray, intrinsic_dim: int | None = None) -> float:
+    """Turn ``bandwidth`` (float, ``"auto"``, ``"scott"`` or ``"silverman"``) into a number.
 
     The rules are the isotropic versions of scipy's ``gaussian_kde`` factors,
     times the root-mean per-feature standard deviation ``sigma`` of ``X``:
 
     * scott: ``h = n^(-1/(D+4)) sigma``
     * silverman: ``h = (n (D + 2) / 4)^(-1/(D+4)) sigma``
-    * auto: ``max(scott, median distance to the 10th nearest neighbour)``.
-      In high dimension the data are far apart compared with Scott's width
-      (load_digits: Scott 0.9, median nearest-neighbour distance 3.6 in
-      standardised units), and a kernel narrower than the spacing breaks the
-      density into one bump per point; the neighbour distance keeps the
-      ridges of a sampled manifold connected.  In low dimension (the swiss
-      roll) Scott's width is the larger one and is used.
+    * auto: ``max(n^(-1/(d+4)) sigma, median distance to the 5th nearest
+      neighbour)`` with ``d = intrinsic_dim`` (the latent dimension; ``D``
+      when not given).  Data near a ``d``-dimensional manifold have a KDE
+      whose bias-variance trade-off follows ``d``, not ``D`` (submanifold
+      density estimation, Ozakin and Gray 2009), so Scott's exponent uses
+      ``d``; this keeps the kernel narrower than the gap between sheets of a
+      rolled manifold (swiss roll, 1000 points: ``D``-Scott 0.37 bridges the
+      sheets and the fit fails, geodesic Spearman 0.23; the ``d``-rule gives
+      0.32 and 0.85-0.95 over three seeds).  In high dimension the data are
+      far apart compared with either width (load_digits: median
+      nearest-neighbour distance 3.6 in standardised units), and a kernel
+      narrower than the spacing breaks the density into one bump per point;
+      the neighbour distance keeps the ridges of a sampled manifold connected.
 
     Parameters
     ----------
-    bandwidth : float or {"auto", "scott", "silverman"}    X : ndarray of shape (n, D)
+    bandwidth : float or {"auto", "scott", "silverman"}
+        A positive width or the name of a rule.
+    X : ndarray of shape (n, D)
         The (standardised) data.
+    intrinsic_dim : int, optional
+        Dimension ``d`` of the manifold the data are assumed to lie near;
+        used by ``"auto"`` only.
+
+    Returns
+    -------
+    float
+        The kernel width ``h``.
 
     Raises
     ------
@@ -65,11 +81,11 @@ def resolve_bandwidth(bandwidth, X: np.ndarray) -> float:
         if bandwidth not in BANDWIDTH_RULES:
             raise ValueError(f"bandwidth must be a positive float or one of {list(BANDWIDTH_RULES)}, got {bandwidth!r}")
         sigma = math.sqrt(max(float(np.mean(np.var(X, axis=0))), np.finfo(float).tiny))
-        scott = float(n ** (-1.0 / (dim + 4)) * sigma)
         if bandwidth == "scott":
-            return scott
+            return float(n ** (-1.0 / (dim + 4)) * sigma)
         if bandwidth == "auto":
-            return max(scott, kth_nn_distance(X, min(10, n - 1)))
+            d = dim if intrinsic_dim is None else min(int(intrinsic_dim), dim)
+            return max(float(n ** (-1.0 / (d + 4)) * sigma), kth_nn_distance(X, min(5, n - 1)))
         return float((n * (dim + 2) / 4.0) ** (-1.0 / (dim + 4)) * sigma)
     if isinstance(bandwidth, bool) or not isinstance(bandwidth, numbers.Real):
         raise TypeError(f"bandwidth must be a positive float or one of {list(BANDWIDTH_RULES)}, got {bandwidth!r}")

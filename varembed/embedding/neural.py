@@ -111,9 +111,11 @@ class VariationalEmbedding(
     itself, folded or wrapped, into the highest-density set; the PCA map is
     a saddle.  Measured on ``make_swiss_roll(2000, noise=0.05)`` (one thread,
     trustworthiness k = 10 / Spearman correlation of latent distances with
-    true geodesic distances; codes from ``transform_noise="bandwidth"``; the
-    defaults with ``transform_noise="residual"`` give 0.9995 / 0.965, and
-    Isomap alone 0.9998 / 0.9998 -- the variational refinement trades a
+    true geodesic distances; codes from ``transform_noise="bandwidth"``;
+    the knob values below were measured with the bandwidth 0.34 of the
+    earlier rule, Scott's in ``D = 3``; the current defaults give 0.9998 /
+    0.91, 0.91-0.93 over three roll seeds, and Isomap alone 0.9998 /
+    0.9998 -- the variational refinement trades a
     little of Isomap's distance fidelity for a smooth two-way parametric map
     with a likelihood):
 
@@ -121,9 +123,10 @@ class VariationalEmbedding(
       (geodesic MDS on a 10-nearest-neighbour graph, fitted on at most 3000
       points), regresses the map onto them (``min(500, max_iter)`` Adam
       steps of 256 points), then optimises the functional.  This start is
-      fragile: on ``make_swiss_roll(1000)`` the same defaults fold the map
-      (Spearman 0.23), and a more exact regression (full-batch L-BFGS)
-      made the 2000-point roll fold too (0.51).
+      fragile: on ``make_swiss_roll(1000)`` a bandwidth of 0.37 (Scott's
+      rule in ``D = 3``) folds the map (Spearman 0.23; the current ``"auto"``
+      width 0.32 gives 0.85-0.95), and a more exact regression (full-batch
+      L-BFGS) made the 2000-point roll fold too (0.51).
       ``"linear"`` starts at the linear variational solution (PCA,
       :class:`LinearVariationalEmbedding` in the standardised space) with the
       neural residual at zero: on the roll it tears the sheet into pieces
@@ -195,10 +198,12 @@ class VariationalEmbedding(
     bandwidth : float or {"auto", "scott", "silverman"}, default="auto"
         Kernel width of the KDE in standardised units.  Rules: isotropic Scott
         ``n^(-1/(D+4))`` and Silverman factors; ``"auto"`` is the larger of
-        Scott's width and the median distance to the 10th nearest neighbour
-        (Scott's rule alone is far narrower than the point spacing in high
-        dimension: one bump per point).  Also the observation-noise
-        scale of ``transform`` for KDE and user densities.
+        Scott's width with the latent dimension in the exponent,
+        ``n^(-1/(d+4))`` (the data lie near a ``d``-dimensional manifold), and
+        the median distance to the 5th nearest neighbour (Scott's rule alone
+        is far narrower than the point spacing in high dimension: one bump per
+        point); see :func:`varembed.embedding.kde.resolve_bandwidth`.  Also the
+        observation-noise scale of ``transform`` for KDE and user densities.
     n_neighbors : int or None, default=None
         Truncate the KDE to the nearest ``n_neighbors`` centres of each query
         during training (faster for large data; ``None`` is exact).

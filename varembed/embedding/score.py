@@ -228,7 +228,7 @@ def make_density(spec, X: np.ndarray, *, n_components: int, bandwidth, n_neighbo
             mean, cov, noise = _gaussian_density(X, n_components)
             return GaussianDensity(as_t(mean), as_t(cov)), {"bandwidth": float(np.sqrt(noise)), "noise_variance": noise}
         if spec == "kde":
-            h = resolve_bandwidth(bandwidth, X)
+            h = resolve_bandwidth(bandwidth, X, intrinsic_dim=n_components)
             if n_neighbors is not None:
                 if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral) or n_neighbors < 1:
                     raise ValueError(f"n_neighbors must be None or a positive integer, got {n_neighbors!r}")
@@ -249,5 +249,5 @@ def make_density(spec, X: np.ndarray, *, n_components: int, bandwidth, n_neighbo
         return dens, {"bandwidth": float(np.median(widths))}
     base = UserDensity(spec, dim)
     dens = StandardizedDensity(base, as_t(data_mean), as_t(data_scale))
-    h = resolve_bandwidth(bandwidth, X)
+    h = resolve_bandwidth(bandwidth, X, intrinsic_dim=n_components)
     return dens, {"bandwidth": h}
