@@ -36,13 +36,14 @@ html_title = "varembed"
 html_static_path = []
 html_theme_options = {"navigation_with_keys": False}
 
-# Examples: sphinx-gallery executes the scripts whose file name matches
-# ``filename_pattern``.  VAREMBED_DOCS_FAST=1 (set by the docs test) asks the
-# examples for their reduced size so the build stays time-bounded.
+# Examples: sphinx-gallery executes every script in examples/ (override with
+# VAREMBED_GALLERY_PATTERN, a regular expression on the path; VAREMBED_GALLERY_RUN=False
+# skips execution).  VAREMBED_DOCS_FAST=1 (set by the docs test) asks the examples for
+# their reduced size so the build stays time-bounded.
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
-    "filename_pattern": os.environ.get("VAREMBED_GALLERY_PATTERN", r"/(plot_|pca_)"),
+    "filename_pattern": os.environ.get("VAREMBED_GALLERY_PATTERN", r"\.py$"),
     "download_all_examples": False,
     "within_subsection_order": "FileNameSortKey",
     "remove_config_comments": True,

@@ -87,7 +87,7 @@ def curve_stats(emb: VariationalEmbedding, n: int = 1000) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Paper Figure 1: optimal one-dimensional embeddings")
     parser.add_argument("--paper", action="store_true", help="the paper's network size and steps (slow)")
     parser.add_argument("--activation", default="sin", choices=["sin", "tanh", "softplus", "silu"])
     parser.add_argument("--out", default="figure1.png")
