@@ -23,7 +23,7 @@ __all__ = ["PRESETS", "ArmResult", "make_system", "arm_settings", "run_compariso
 PRESETS = {
     "nharm1": dict(n_train=7, n_train_steps=4, n_conserved=1, n_iter=1000, activation_alpha=2.0,
                    n_symmetry_samples=16),
-    "nharm2": dict(n_train=40, n_train_steps=20, n_conserved=7, n_iter=4000, n_warmup=400, batch_size=128,
+    "nharm2": dict(n_train=40, n_train_steps=20, n_conserved=7, n_iter=4000, n_warmup=800, batch_size=128,
                    n_symmetry_samples=8, lr=2e-3, lr_conserved=2e-2),
     "nharm3": dict(n_train=40, n_train_steps=20, n_conserved=12, n_iter=6000, n_warmup=600, batch_size=128,
                    n_symmetry_samples=8, lr=2e-3, lr_conserved=2e-2),
