@@ -71,8 +71,8 @@ class NoetherRazor:
     n_warmup : int, default=0
         Symmetry-discovery phase for learnable conserved quantities: the
         model is first trained for ``n_warmup`` steps (its own cosine
-        schedule); the network is then re-initialised from its prior-like
-        initialisation while the discovered conserved quantities are kept
+        schedule); the network is then re-initialised (a fresh draw of its
+        initialisation) while the discovered conserved quantities are kept
         (and stay learnable), and training runs for ``n_iter`` more steps.
         From a small random start the generators find the right directions
         within a few hundred steps, but the network co-adapted to the small,
