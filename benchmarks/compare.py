@@ -216,6 +216,8 @@ def main():
         fig.savefig(RESULTS / f"compare_{dname}.png", dpi=90)
         plt.close(fig)
         (RESULTS / "compare.md").write_text("\n".join(report))
+    report.append("Embeddings: " + ", ".join(f"[{k}](compare_{k}.png)" for k in data) + "\n")
+    (RESULTS / "compare.md").write_text("\n".join(report))
     print("\n".join(report))
 
 
