@@ -11,8 +11,9 @@ at the constant speed 1/sqrt(2 lam) = 7.07, folding or wrapping to do so
 
 The paper's network (per the research note) has a SIREN-style initialisation,
 which suggests ``sin`` activations; with them a random smooth start *folds*
-onto the ridge instead of unfolding.  What this script finds (default mode: 64 x 64 ``sin`` network, 3000 Adam
-steps, 200 L-BFGS polish steps; 50 s for the three panels on one core):
+onto the ridge instead of unfolding.  What this script finds (default mode:
+64 x 64 ``sin`` network, 3000 Adam steps, 200 L-BFGS polish steps; 50 s for
+the three panels on one core):
 
 * circle: the exact solution -- wrapped at radius 0.995 +- 0.001, median
   speed 7.07 (theory 7.07), length 14.1 (theory 14.1), F = 1.0040 against

@@ -27,9 +27,9 @@ Two modes (one thread; ``torch.set_num_threads(1)``):
   steps + 1800 steps), ELBO evaluated with 8 weight samples; about 1.7
   minutes wall-clock on 2 shared cores;
 * ``--full``: the PRESETS sizes (nharm1 1000 steps, nharm2 800 + 4000,
-  nharm3 600 + 6000), all four arms, 32 evaluation weight samples; about 15
-  CPU minutes.  ``--systems`` and ``--arms`` select a subset (nharm3 always
-  runs at the PRESETS size).
+  nharm3 600 + 6000), all four arms, 32 evaluation weight samples; about 12
+  CPU minutes (measured: nharm2 287 s, nharm3 384 s).  ``--systems`` and
+  ``--arms`` select a subset (nharm3 always runs at the PRESETS size).
 
 The learned arm first trains for ``n_warmup`` steps to discover its conserved
 quantities, then restarts the network with the discovered quantities kept
@@ -43,19 +43,18 @@ oracle 11.99 (-8.12, 20.11), vanilla 43.8 (23.2, 20.6), i.e. learned within
 2.4 % of the oracle; rank 4 / 7 slots, gap 9.5, parallelness >= 0.998; test
 MSE learned / oracle 1.23, vanilla / learned 17.
 
-Measured, ``--full`` (seed 0, arms vanilla / oracle / learned): n = 2
--ELBO/N (NLL, KL/N) learned 8.64 (-9.67, 18.31), oracle 8.66 (-9.49, 18.15),
-vanilla 18.1 (-2.11, 20.26); with a 400-step warm-up the learned arm gave
-9.20 (-9.56, 18.76), 6.3 % above the oracle, and before the warm-up restart
-10.4 vs 8.6 vs 18.0; rank 4 / 7 slots, gap 56, parallelness 1.000 (400-step
-warm-up run).  n = 3
--ELBO/N (NLL, KL/N) learned 1.12 (-14.86, 15.97), oracle 1.75 (-14.75,
-16.50), vanilla 12.7 (-7.60, 20.29) -- the learned bound is better than the
-oracle's (its learned generators are larger than the oracle's fixed ones, so
-its orbits are covered more fully); rank 9 / 12 slots, gap 40, parallelness
-1.000; test MSE learned / oracle 1.06.  Before the warm-up restart the same
-run gave 3.59 vs 1.72 vs 12.8.  MAP ablation (KL term removed): the same
-ranks, 4 and 9 (gaps 165 and 60, parallelness 1.000), so on these
+Measured, ``--full`` (seed 0, one thread): n = 2 -ELBO/N (NLL, KL/N)
+learned 8.64 (-9.67, 18.31), oracle 8.66 (-9.49, 18.15), vanilla 18.1
+(-2.11, 20.26); rank 4 / 7 slots, gap 49.9, parallelness 1.000; test MSE
+learned / oracle 0.57.  With a 400-step instead of the preset 800-step
+warm-up the learned arm gave 9.20, 6.3 % above the oracle; before the
+warm-up restart existed, 10.4 vs 8.6 vs 18.0.  n = 3: learned 1.12 (-14.86,
+15.97), oracle 1.75 (-14.75, 16.50), vanilla 12.7 (-7.60, 20.29) -- the
+learned bound is better than the oracle's (its learned generators are larger
+than the oracle's fixed ones, so its orbits are covered more fully); rank
+9 / 12 slots, gap 39.8, parallelness 1.000; test MSE learned / oracle 1.06.
+Before the warm-up restart the same run gave 3.59 vs 1.72 vs 12.8.
+MAP ablation (KL term removed): the same ranks, 4 and 9 (gaps 165 and 60, parallelness 1.000), so on these
 oscillators the Occam term is not what selects the rank; its -ELBO/N with
 sampled weights is 107 (n = 2) and 114 (n = 3), as expected of a point
 estimate.
