@@ -24,6 +24,10 @@ elementwise; ``torch.compile`` of the step gains only 1.2x).  The ceiling
 ``reference / ((1 + d) x plain)`` is printed per run: 1.9x at D = 3, where the
 jet reaches 1.8-2.1x.  The issue's 4.5x implies a reference ~14x the plain step.
 
+On CUDA (one H200, benchmarks/results/gpu_h200.md) the eager step costs ~3.5 ms at
+both D, bound by kernel launches; ``--cuda-graph`` also times the same step replayed
+from a CUDA graph (0.4-0.8 ms there).
+
 Usage: ``python benchmarks/bench_objective.py [--device cpu|cuda] [--dtype float64] [--repeat 5]``.
 Set OMP_NUM_THREADS to control CPU threads.
 """
@@ -95,8 +99,30 @@ def _time(fn, device, repeat, warmup=2):
     return best
 
 
+def _graphed(step):
+    """``step`` captured once in a CUDA graph (returns its replay), or the capture error as a string.
+
+    Measures how much of a CUDA step is kernel-launch overhead; the estimator
+    itself runs eagerly.  Gradients are left unset before the capture, so the
+    backward writes them into the graph's own memory on every replay.
+    """
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    try:
+        with torch.cuda.graph(graph):
+            step()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised: a measurement, not a feature
+        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    return graph.replay
+
+
 def bench(dim, *, d=2, batch=1024, device="cpu", dtype=torch.float64, repeat=5, lam=1e-2, reference=True,
-          density="normal"):
+          density="normal", cuda_graph=False):
     device = torch.device(device)
     gen = torch.Generator().manual_seed(0)
     module = SmoothMLPMap(d, dim, (128, 128, 128), "tanh", generator=gen, dtype=dtype, device=device)
@@ -143,12 +169,20 @@ def bench(dim, *, d=2, batch=1024, device="cpu", dtype=torch.float64, repeat=5, 
         zero()
         (module(z) ** 2).sum().backward()
 
+    def result(t_jet, t_plain, t_ref=float("nan"), err=float("nan")):
+        out = dict(D=dim, d=d, batch=batch, device=str(device), dtype=str(dtype).replace("torch.", ""),
+                   density=type(density).__name__, jet_ms=1e3 * t_jet, reference_ms=1e3 * t_ref,
+                   plain_ms=1e3 * t_plain, speedup=t_ref / t_jet, cost_vs_plain=t_jet / t_plain, grad_rel_err=err)
+        if cuda_graph and device.type == "cuda":  # launch overhead: the same jet step replayed from a CUDA graph
+            zero()
+            replay = _graphed(lambda: (-objective.mean(z)).backward())
+            out["graph_ms"] = 1e3 * _time(replay, device, repeat) if callable(replay) else float("nan")
+            if not callable(replay):
+                out["graph_error"] = replay
+        return out
+
     if not reference:
-        t_jet = _time(step_jet, device, repeat)
-        t_plain = _time(step_plain, device, repeat)
-        return dict(D=dim, d=d, batch=batch, device=str(device), dtype=str(dtype).replace("torch.", ""),
-                    density=type(density).__name__, jet_ms=1e3 * t_jet, reference_ms=float("nan"), plain_ms=1e3 * t_plain,
-                    speedup=float("nan"), cost_vs_plain=t_jet / t_plain, grad_rel_err=float("nan"))
+        return result(_time(step_jet, device, repeat), _time(step_plain, device, repeat))
     # the two objectives agree (same value and gradient)
     zero()
     (-objective.mean(z)).backward()
@@ -160,9 +194,7 @@ def bench(dim, *, d=2, batch=1024, device="cpu", dtype=torch.float64, repeat=5, 
     t_jet = _time(step_jet, device, repeat)
     t_ref = _time(step_reference, device, max(1, repeat // 2 if dim > 100 else repeat))
     t_plain = _time(step_plain, device, repeat)
-    return dict(D=dim, d=d, batch=batch, device=str(device), dtype=str(dtype).replace("torch.", ""),
-                density=type(density).__name__, jet_ms=1e3 * t_jet, reference_ms=1e3 * t_ref, plain_ms=1e3 * t_plain,
-                speedup=t_ref / t_jet, cost_vs_plain=t_jet / t_plain, grad_rel_err=err)
+    return result(t_jet, t_plain, t_ref, err)
 
 
 def main(argv=None):
@@ -176,13 +208,16 @@ def main(argv=None):
                         help="normal: N(0, I) (Jacobian machinery only); mixture: 100-centre Gaussian mixture, "
                              "KDE with score backward vs the paper's loop over components")
     parser.add_argument("--no-reference", action="store_true", help="skip the (slow) vmap(jacrev) reference")
+    parser.add_argument("--cuda-graph", action="store_true",
+                        help="also time the jet step replayed from a CUDA graph (experimental: a failed capture "
+                             "leaves the CUDA context unusable for the rest of the process)")
     args = parser.parse_args(argv)
     dtype = getattr(torch, args.dtype)
     print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, {args.dtype}")
     results = []
     for dens, dim in ((k, int(v)) for k in args.density.split(",") for v in args.dims.split(",")):
         r = bench(dim, device=args.device, dtype=dtype, repeat=args.repeat, reference=not args.no_reference,
-                  density=dens)
+                  density=dens, cuda_graph=args.cuda_graph)
         results.append(r)
         if args.json:
             print(json.dumps(r))

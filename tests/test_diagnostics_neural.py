@@ -105,12 +105,30 @@ def test_sinusoid_rotation_current_is_not_conserved():
 def test_diagnose_on_cuda_matches_cpu():
     rng = np.random.default_rng(0)
     X = np.c_[rng.uniform(-1, 1, size=(200, 2)), 0.05 * rng.normal(size=(200, 2))]
-    kw = dict(hidden=(16,), max_iter=20, random_state=0, dtype="float64")
+    # isotropic prior (prior_scale=1.0; the default "auto" prior is axis-scaled, without rotations)
+    kw = dict(hidden=(16,), max_iter=20, random_state=0, dtype="float64", prior_scale=1.0)
     cpu = neural.VariationalEmbedding(2, device="cpu", **kw).fit(X)
     gpu = neural.VariationalEmbedding(2, device="cuda", **kw).fit(X)
     gpu.module_.load_state_dict({k: v.to("cuda") for k, v in cpu.module_.state_dict().items()})
     z = np.random.default_rng(1).normal(size=(64, 2))
     a, b = euler_lagrange_residual(cpu, z=z), euler_lagrange_residual(gpu, z=z)
     np.testing.assert_allclose(b.residual, a.residual, rtol=1e-8, atol=1e-10 * np.abs(a.residual).max())
-    report = gpu.diagnose(n_samples=256, random_state=0)
-    assert report.symmetries["latent"].rank == 1
+    rep_cpu, rep_gpu = (e.diagnose(n_samples=256, random_state=0) for e in (cpu, gpu))
+    assert rep_gpu.symmetries["latent"].rank == rep_cpu.symmetries["latent"].rank == 1
+    np.testing.assert_allclose(rep_gpu.rho_el, rep_cpu.rho_el, rtol=1e-6)
+
+
+def test_diagnostics_follow_the_estimator_dtype():
+    """Latent points take the fitted map's dtype/device (a float32 fit used to get float64 points
+    and a dtype-mismatch error from torch; on CUDA the same bug put them on the CPU)."""
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.uniform(-1, 1, size=(200, 2)), 0.05 * rng.normal(size=(200, 2))]
+    kw = dict(hidden=(16,), max_iter=20, random_state=0, prior_scale=1.0)
+    f32 = neural.VariationalEmbedding(2, dtype="float32", **kw).fit(X)
+    f64 = neural.VariationalEmbedding(2, dtype="float64", **kw).fit(X)
+    f64.module_.load_state_dict({k: v.double() for k, v in f32.module_.state_dict().items()})
+    z = np.random.default_rng(1).normal(size=(32, 2))
+    a, b = euler_lagrange_residual(f32, z=z), euler_lagrange_residual(f64, z=z)
+    assert a.residual.dtype == np.float32
+    np.testing.assert_allclose(a.residual, b.residual, rtol=1e-3, atol=1e-3 * np.abs(b.residual).max())
+    assert f32.diagnose(n_samples=128, random_state=0).symmetries["latent"].rank == 1

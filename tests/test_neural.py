@@ -259,6 +259,7 @@ def test_devices(device):
     Z = emb.transform(X)
     assert Z.dtype == np.float64 and np.all(np.isfinite(Z))
     assert emb.inverse_transform(Z).dtype == np.float64
+    assert np.all(np.isfinite(emb.score_samples(X))) and np.isfinite(emb.score(X))
     emb2 = pickle.loads(pickle.dumps(emb))
     np.testing.assert_allclose(emb2.transform(X), Z, atol=1e-5)
 

@@ -82,12 +82,17 @@ def torch_generator(random_state) -> torch.Generator:
 
 
 def _dtype_device(functional):
+    """Where the latent points go: the functional's own ``dtype`` / ``device`` (set by the
+    estimators), else the first tensor held by the density, else float64 on the CPU."""
+    dtype, device = getattr(functional, "dtype", None), getattr(functional, "device", None)
+    if dtype is not None and device is not None:
+        return dtype, device
     dens = functional.density
-    for name in ("mean", "centers", "points", "means"):
-        t = getattr(dens, name, None)
-        if isinstance(t, torch.Tensor):
-            return t.dtype, t.device
-    return torch.float64, torch.device("cpu")
+    named = [getattr(dens, name, None) for name in ("mean", "centres", "centers", "points", "means")]
+    for t in named + list(vars(dens).values() if hasattr(dens, "__dict__") else []):
+        if isinstance(t, torch.Tensor) and t.is_floating_point():
+            return dtype or t.dtype, device or t.device
+    return dtype or torch.float64, device or torch.device("cpu")
 
 
 def latent_points(functional, z=None, n_samples: int = 1024, random_state=None) -> torch.Tensor:

@@ -20,7 +20,9 @@ import torch
 
 from ..core.lagrangian import euler_lagrange
 from ..core.pointwise import map_points, value_and_jacobian
-from ._inputs import batched_field_jet, box_faces, latent_points, reference_score_scale, resolve_estimator
+from ._inputs import (
+    _dtype_device, batched_field_jet, box_faces, latent_points, reference_score_scale, resolve_estimator,
+)
 from .jet import EmbeddingJet, check_immersion, embedding_jet, embedding_stress
 
 __all__ = ["ELResidual", "euler_lagrange_residual", "residual_from_jet", "boundary_residual"]
@@ -123,13 +125,17 @@ def boundary_residual(functional, field, n_points: int = 256, generator=None, li
     n_points : int, default=256
     generator : torch.Generator, optional
     like : Tensor, optional
-        Face points take its dtype and device (default float64 on the CPU).
+        Face points take its dtype and device (default: the functional's, see
+        :func:`~varembed.diagnostics._inputs.latent_points`).
     """
     prior = functional.prior
     if getattr(prior, "name", None) != "uniform":
         return float("nan")
     z, normal = box_faces(prior, n_points, generator if generator is not None else torch.Generator())
-    _, jac = map_points(value_and_jacobian(field), z.to(dtype=torch.float64) if like is None else z.to(like), chunk_size)
+    if like is None:
+        dtype, device = _dtype_device(functional)
+        like = torch.empty(0, dtype=dtype, device=device)
+    _, jac = map_points(value_and_jacobian(field), z.to(like), chunk_size)
     col = torch.argmax(normal.abs(), -1)
     rows = torch.arange(z.shape[0])
     lam = functional.continuity

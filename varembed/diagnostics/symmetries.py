@@ -152,9 +152,9 @@ def _data_residuals(density, phi, kind, samples, n_samples, max_dim, gen):
         if x is None:  # a density that cannot be sampled: jitter the fitted manifold
             spread = float(torch.sqrt(((phi - phi.mean(0)) ** 2).sum(-1).mean()))
             idx = torch.randint(0, phi.shape[0], (n_samples,), generator=gen)
-            x = phi[idx] + 0.1 * spread * torch.randn(n_samples, phi.shape[1], generator=gen, dtype=phi.dtype)
+            x = phi[idx] + 0.1 * spread * torch.randn(n_samples, phi.shape[1], generator=gen, dtype=phi.dtype).to(phi)
     else:
-        x = torch.as_tensor(np.asarray(samples, dtype=np.float64))
+        x = torch.as_tensor(np.asarray(samples, dtype=np.float64)).to(device=phi.device, dtype=phi.dtype)
         if x.ndim != 2 or x.shape[1] != phi.shape[1]:
             raise ValueError(f"samples must have shape (n, {phi.shape[1]}), got {tuple(x.shape)}")
     _, s = score_and_log_prob(density, x, False, 1024)

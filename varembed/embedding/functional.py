@@ -54,13 +54,18 @@ class EmbeddingFunctional:
         The continuity weight ``lam >= 0``.
     jitter : float, default=0.0
         Diagonal jitter in the Cholesky factor of ``G``.
+    dtype, device : torch dtype and device, optional
+        Where the map lives (a fitted estimator sets them); diagnostics put
+        their latent points there.  ``None``: read off the density's tensors.
     """
 
-    def __init__(self, prior, density, continuity: float = 0.0, jitter: float = 0.0):
+    def __init__(self, prior, density, continuity: float = 0.0, jitter: float = 0.0, *, dtype=None, device=None):
         self.prior = prior
         self.density = density
         self.continuity = float(continuity)
         self.jitter = float(jitter)
+        self.dtype = dtype
+        self.device = None if device is None else torch.device(device)
 
     # ----------------------------------------------------------- pointwise L
     def pointwise(self, phi: torch.Tensor, jac: torch.Tensor) -> torch.Tensor:

@@ -116,7 +116,7 @@ def fit_map_to_codes(module, Z: torch.Tensor, X: torch.Tensor, *, n_steps: int, 
                      learning_rate: float, generator: torch.Generator):
     """Least-squares regression ``min E |phi(z_i) - x_i|^2`` with Adam (cosine decay)."""
     params = [p for p in module.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=learning_rate)
+    opt = torch.optim.Adam(params, lr=learning_rate, fused=Z.device.type == "cuda")
     n = Z.shape[0]
     for step in range(n_steps):
         for g in opt.param_groups:

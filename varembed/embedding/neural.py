@@ -657,7 +657,8 @@ class VariationalEmbedding(
         """
         check_is_fitted(self)
         jitter = 1e-10 if self.dtype_ == torch.float64 else 1e-5
-        return EmbeddingFunctional(self._prior(), self.density_, float(self.continuity), jitter)
+        return EmbeddingFunctional(self._prior(), self.density_, float(self.continuity), jitter,
+                                   dtype=self.dtype_, device=self.device_)
 
     def field(self, initial=False):
         """The map as a per-point torch function ``z (d,) -> phi(z) (D,)`` (standardised space).
