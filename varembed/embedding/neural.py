@@ -162,8 +162,11 @@ class VariationalEmbedding(
       PCA saddle (for d = 1 and a Gaussian density ``mu > sigma_0^4 l_2 /
       (8 l_1^2)`` suffices), but it also penalises the curvature the data
       have: on the roll ``mu = 0.01`` gave 0.993 / 0.44 and ``mu = 0.03``
-      0.985 / 0.13 (it flattens the roll), so it is off by default.  It
-      costs a second-order jet (``1 + d + d(d+1)/2`` rows instead of
+      0.985 / 0.13 (it flattens the roll), so it is off by default.  On
+      noisy high-dimensional data it is what keeps the map from folding:
+      load_digits (64-D), 5-fold k-NN at d = 5: 0.836 with ``mu = 0``,
+      0.884 with ``mu = 0.1`` (PCA 0.876); at d = 2, however, ``mu = 0.1``
+      gives 0.53 against 0.75 without.  It costs a second-order jet (``1 + d + d(d+1)/2`` rows instead of
       ``1 + d``).  With ``mu > 0`` the fit is stationary for the extended
       functional, so the Euler-Lagrange residual of ``functional()`` is not
       zero at the optimum.
