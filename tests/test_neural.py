@@ -134,6 +134,8 @@ def test_linear_map_score_equals_linear_estimator():
         (dict(continuity=0.0), "continuity"),
         (dict(continuity=-1.0), "continuity"),
         (dict(smoothness=-1.0), "smoothness"),
+        (dict(bending="sampled"), "bending"),
+        (dict(smoothness="high"), "smoothness"),
         (dict(prior="laplace"), "prior"),
         (dict(prior_scale=0.0), "prior_scale"),
         (dict(prior_scale=[1.0, 2.0, 3.0]), "prior_scale"),

@@ -41,6 +41,7 @@ __all__ = [
     "activation_jet",
     "first_layer_jet",
     "mlp_jet",
+    "mixed_second_jet",
     "split_jet",
     "second_order_pairs",
 ]
@@ -221,3 +222,32 @@ def mlp_jet(
         jet = activation_jet(jet, act)
         jet = linear_jet(jet, layer.weight, layer.bias)
     return jet
+
+
+def mixed_second_jet(z: torch.Tensor, layers: Sequence[torch.nn.Linear], act: Activation,
+                     v: torch.Tensor, w: torch.Tensor) -> tuple:
+    """Jet of an MLP with one *mixed* second-derivative row ``d^2 phi[v, w]`` per point.
+
+    Instead of all ``d (d + 1) / 2`` second derivatives, carry the single row
+    ``sum_ij v_i w_j d_i d_j h`` for per-point directions ``v, w`` (shape
+    ``(batch, d)``): through an activation it becomes
+    ``sigma''(a) (dh . v) (dh . w) + sigma'(a) d^2 a[v, w]`` (the directional
+    tangents are weighted sums of the ``d`` tangent rows, no matmul).  With
+    independent Rademacher ``v, w``, ``E |d^2 phi[v, w]|^2 = sum_ij |d_i d_j phi|^2``
+    (Hutchinson): an unbiased bending energy for ``2 + d`` rows instead of
+    ``1 + d + d (d + 1) / 2``.
+
+    Returns
+    -------
+    tuple ``(value (batch, out), tangents (d, batch, out), mixed (batch, out))``
+    """
+    value, tangents, _ = first_layer_jet(z, layers[0], 1)
+    mixed = torch.zeros_like(value)
+    for layer in layers[1:]:
+        s0, s1, s2 = act.derivatives(value)
+        tv, tw = torch.einsum("kbw,bk->bw", tangents, v), torch.einsum("kbw,bk->bw", tangents, w)
+        value, tangents, mixed = s0, s1 * tangents, s2 * tv * tw + s1 * mixed
+        value, tangents, mixed = F.linear(value, layer.weight, layer.bias), F.linear(tangents, layer.weight), \
+            F.linear(mixed, layer.weight)
+    return value, tangents, mixed
+

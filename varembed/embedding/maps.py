@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.jacobian import Jet, get_activation, mlp_jet, split_jet
+from ..core.jacobian import Jet, get_activation, mixed_second_jet, mlp_jet, split_jet
 
 __all__ = ["SmoothMLPMap"]
 
@@ -148,6 +148,21 @@ class SmoothMLPMap(nn.Module):
         elif order >= 2:
             hess = z.new_zeros((z.shape[0], self.n_features, d * (d + 1) // 2))
         return Jet(value=value, jacobian=jac, hessian=hess)
+
+    def mixed_jet(self, z: torch.Tensor, v: torch.Tensor, w: torch.Tensor) -> Jet:
+        """Value, Jacobian and the mixed second derivative ``d^2 phi[v, w]`` (per-point directions).
+
+        ``hessian`` has shape ``(B, D, 1)``; ``2 + d`` stacked rows.  With
+        Rademacher ``v, w`` its squared norm is an unbiased estimate of the
+        bending energy ``sum_ij |d_i d_j phi|^2`` (see
+        :func:`varembed.core.jacobian.mixed_second_jet`).
+        """
+        value = F.linear(z, self.weight, self.bias)
+        jac = self.weight.unsqueeze(0).expand(z.shape[0], -1, -1)
+        if not self.layers:
+            return Jet(value=value, jacobian=jac, hessian=z.new_zeros((z.shape[0], self.n_features, 1)))
+        g_value, g_tan, g_mixed = mixed_second_jet(z, self.layers, self._act, v, w)
+        return Jet(value=value + g_value, jacobian=jac + g_tan.permute(1, 2, 0), hessian=g_mixed.unsqueeze(-1))
 
     @torch.no_grad()
     def rotate_latent(self, rotation: torch.Tensor) -> None:

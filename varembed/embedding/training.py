@@ -63,6 +63,12 @@ class EmbeddingObjective:
         ``mu``, weight of the bending energy.
     jitter : float
         Added to ``G`` before its Cholesky factorisation.
+    bending : {"exact", "hutchinson"}
+        How training steps estimate the bending energy (when ``smoothness > 0``):
+        all ``d (d + 1) / 2`` second derivatives, or one mixed second
+        derivative along random sign vectors per point (unbiased, ``2 + d``
+        jet rows instead of ``1 + d + d (d + 1) / 2``).  Evaluation and the
+        L-BFGS polish always use the exact form.
     """
 
     module: torch.nn.Module
@@ -71,11 +77,27 @@ class EmbeddingObjective:
     continuity: float
     smoothness: float = 0.0
     jitter: float = 1e-10
+    bending: str = "exact"
 
-    def pointwise(self, z: torch.Tensor) -> torch.Tensor:
-        """``F(z)`` for a batch ``(B, d)`` (differentiable w.r.t. the parameters)."""
-        order = 2 if self.smoothness > 0 else 1
-        jet = self.module.jet(z, order=order)
+    def bending_directions(self, batch: int, generator: torch.Generator, dtype, device):
+        """Rademacher ``(v, w)`` of shape ``(batch, d)`` for a Hutchinson step, or ``None`` (exact bending)."""
+        if self.smoothness <= 0 or self.bending != "hutchinson":
+            return None
+        d = self.prior.dim
+        signs = torch.randint(0, 2, (2, batch, d), generator=generator, device=generator.device)
+        signs = (2 * signs - 1).to(dtype=dtype, device=device)
+        return signs[0], signs[1]
+
+    def pointwise(self, z: torch.Tensor, directions=None) -> torch.Tensor:
+        """``F(z)`` for a batch ``(B, d)`` (differentiable w.r.t. the parameters).
+
+        ``directions``: ``(v, w)`` from :meth:`bending_directions` for the
+        unbiased one-row bending estimate; ``None`` for the exact bending.
+        """
+        if self.smoothness > 0 and directions is not None:
+            jet = self.module.mixed_jet(z, *directions)
+        else:
+            jet = self.module.jet(z, order=2 if self.smoothness > 0 else 1)
         jac = jet.jacobian
         d = jac.shape[-1]
         gram = jac.transpose(-1, -2) @ jac
@@ -90,15 +112,17 @@ class EmbeddingObjective:
             # since testing info on the host would synchronise with a GPU at every step
             half_logdet = torch.where(info > 0, torch.full_like(half_logdet, -1e3), half_logdet)
         value = log_prob_with_score(self.density, jet.value) + half_logdet - self.continuity * trace
-        if self.smoothness > 0:
+        if self.smoothness > 0 and directions is not None:
+            value = value - self.smoothness * (jet.hessian**2).sum((1, 2))
+        elif self.smoothness > 0:
             pairs = [(i, j) for i in range(d) for j in range(i, d)]
             w = torch.tensor([1.0 if i == j else 2.0 for i, j in pairs], dtype=z.dtype, device=z.device)
             bending = ((jet.hessian**2).sum(1) * w).sum(-1)
             value = value - self.smoothness * bending
         return value
 
-    def mean(self, z: torch.Tensor, weights=None) -> torch.Tensor:
-        f = self.pointwise(z)
+    def mean(self, z: torch.Tensor, weights=None, directions=None) -> torch.Tensor:
+        f = self.pointwise(z, directions)
         if weights is None:
             return f.mean()
         return (f * weights).sum()
@@ -184,8 +208,9 @@ def train_adam(
         for group in opt.param_groups:
             group["lr"] = learning_rate * factor
         z = prior.sample(batch_size, generator, dtype=dtype, device=device)
+        directions = objective.bending_directions(batch_size, generator, dtype, device)
         opt.zero_grad(set_to_none=True)
-        loss = -objective.mean(z)
+        loss = -objective.mean(z, directions=directions)
         loss.backward()
         if clip_grad is not None:
             gnorm = torch.nn.utils.clip_grad_norm_(params, float(clip_grad))
