@@ -132,3 +132,14 @@ def test_diagnostics_follow_the_estimator_dtype():
     assert a.residual.dtype == np.float32
     np.testing.assert_allclose(a.residual, b.residual, rtol=1e-3, atol=1e-3 * np.abs(b.residual).max())
     assert f32.diagnose(n_samples=128, random_state=0).symmetries["latent"].rank == 1
+
+
+def test_report_flags_the_bending_penalty():
+    """Above d = 3 the default fit carries a bending penalty the diagnosed functional lacks: the
+    report says so (and records it), a fit without it does not."""
+    X = np.random.default_rng(0).normal(size=(150, 6))
+    kw = dict(hidden=(8,), max_iter=10, random_state=0)
+    bent = neural.VariationalEmbedding(4, **kw).fit(X).diagnose(n_samples=128, spaces=(), random_state=0)
+    flat = neural.VariationalEmbedding(4, smoothness=0.0, **kw).fit(X).diagnose(n_samples=128, spaces=(), random_state=0)
+    assert bent.smoothness == 0.1 and bent.to_dict()["smoothness"] == 0.1 and "bending penalty" in str(bent)
+    assert flat.smoothness == 0.0 and "bending penalty" not in str(flat)

@@ -51,6 +51,10 @@ class DiagnosticsReport:
         Natural boundary condition residual on the faces of a uniform box
         prior (``nan`` for other priors); see
         :func:`~varembed.diagnostics.residual.boundary_residual`.
+    smoothness : float
+        The estimator's bending-penalty weight (``smoothness_``).  The residual
+        and the identities are those of the functional *without* the bending
+        term, so with ``smoothness > 0`` they are not zero at the fitted optimum.
     """
 
     estimator: str
@@ -65,6 +69,7 @@ class DiagnosticsReport:
     symmetries: dict = dc_field(default_factory=dict)
     seconds: float = float("nan")
     boundary: float = float("nan")
+    smoothness: float = 0.0
 
     @property
     def rho_el(self) -> float:
@@ -105,6 +110,7 @@ class DiagnosticsReport:
             "n_samples": int(self.residual.z.shape[0]),
             "residual_max": float(self.residual.norms.max() / self.s_ref) if self.s_ref else float("nan"),
             "boundary": self.boundary,
+            "smoothness": self.smoothness,
             "ward": self.ward.to_dict(),
             "symmetries": syms,
             "seconds": self.seconds,
@@ -121,6 +127,9 @@ class DiagnosticsReport:
             f"    rho_EL = sqrt(E_q|r|^2)/S_ref      {_fmt(self.residual.rho)}",
             f"    max |r|/S_ref                      {_fmt(self.residual.norms.max() / self.s_ref)}",
         ]
+        if self.smoothness > 0:
+            lines.append(f"    (fitted with the bending penalty smoothness={self.smoothness:g}, which is not part of "
+                         "this functional: the residual is not expected to vanish)")
         if np.isfinite(self.boundary):
             lines.append(f"    boundary |P n| / (|JG^-1 n| + 2lam|Jn|)  {_fmt(self.boundary)}  (box faces)")
         lines += [
@@ -229,4 +238,5 @@ def diagnose(estimator, n_samples: int = 4096, random_state=None, *, spaces=SPAC
         symmetries=searches,
         boundary=boundary_residual(functional, field, 256, gen, like=zt),
         seconds=time.perf_counter() - start,
+        smoothness=float(getattr(estimator, "smoothness_", 0.0) or 0.0),
     )
