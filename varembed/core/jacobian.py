@@ -246,8 +246,6 @@ def mixed_second_jet(z: torch.Tensor, layers: Sequence[torch.nn.Linear], act: Ac
     for layer in layers[1:]:
         s0, s1, s2 = act.derivatives(value)
         tv, tw = torch.einsum("kbw,bk->bw", tangents, v), torch.einsum("kbw,bk->bw", tangents, w)
-        value, tangents, mixed = s0, s1 * tangents, s2 * tv * tw + s1 * mixed
-        value, tangents, mixed = F.linear(value, layer.weight, layer.bias), F.linear(tangents, layer.weight), \
-            F.linear(mixed, layer.weight)
+        jet = (s0, s1 * tangents, s2 * tv * tw + s1 * mixed)
+        value, tangents, mixed = linear_jet(jet, layer.weight, layer.bias)
     return value, tangents, mixed
-
