@@ -40,51 +40,10 @@ import time
 import numpy as np
 import torch
 
-from varembed import VariationalEmbedding
-from varembed.datasets import FIGURE1_SETTINGS, figure1_mixture
+from varembed.datasets import FIGURE1_SETTINGS, figure1_estimator, figure1_mixture
+from varembed.diagnostics.curves import curve_stats
 
 KINDS = ("line", "circle", "sinusoid")
-#: Adam learning rates of the reduced (default) configuration.
-QUICK_LR = {"line": 1e-2, "circle": 3e-3, "sinusoid": 1e-2}
-
-
-def figure1_estimator(kind: str, *, quick: bool = False, activation: str = "tanh", **overrides) -> VariationalEmbedding:
-    """The estimator of one Figure-1 panel (paper hyper-parameters; ``quick``: 64 x 64, 3000 steps)."""
-    s = FIGURE1_SETTINGS
-    params = dict(
-        n_components=1,
-        prior=s["prior"],
-        prior_scale=s["prior_scale"],
-        density="kde",
-        bandwidth=s["sigma"],
-        continuity=s["continuity"],
-        standardize=None,  # the paper works in raw coordinates: sigma and lam are in data units
-        hidden=s["hidden"],
-        activation=activation,
-        init="random",
-        max_iter=s["max_iter"],
-        batch_size=s["batch_size"],
-        learning_rate=s["learning_rate"][kind],
-        clip_grad=1.0,
-        early_stopping=False,
-        random_state=0,
-        device="cpu",
-    )
-    if quick:
-        params.update(hidden=(64, 64), max_iter=3000, batch_size=256, learning_rate=QUICK_LR[kind])
-    params.update(overrides)
-    return VariationalEmbedding(**params)
-
-
-def curve_stats(emb: VariationalEmbedding, n: int = 1000) -> dict:
-    """Radius, speed and length of the fitted curve on a latent grid over [-1, 1]."""
-    z = torch.linspace(-1, 1, n, dtype=emb.dtype_).unsqueeze(1)
-    with torch.no_grad():
-        jet = emb.module_.jet(z.to(emb.device_))
-    phi = jet.value.cpu().numpy() * emb.scale_ + emb.mean_
-    speed = np.linalg.norm(jet.jacobian.cpu().numpy()[:, :, 0] * emb.scale_[None, :], axis=1)
-    radius = np.linalg.norm(phi, axis=1)
-    return dict(z=z.numpy()[:, 0], phi=phi, speed=speed, radius=radius, length=float(speed.mean() * 2.0))
 
 
 def main(argv=None):

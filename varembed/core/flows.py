@@ -55,7 +55,7 @@ def affine_flow_residuals(
     trace: bool = True,
     normalise: bool = True,
 ) -> np.ndarray:
-    """Stack ``g(x_c) . (A_k x_c + b_k) [+ tr A_k]`` over points and generators.
+    """The residual matrix ``g(x_c) * (A_k x_c + b_k) [+ tr A_k]`` over points and generators.
 
     Parameters
     ----------

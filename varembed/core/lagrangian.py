@@ -33,6 +33,9 @@ from typing import Callable, Optional
 import torch
 from torch.func import grad, jacfwd, jvp, vmap
 
+from .fields import chunked as _chunked
+from .fields import value_and_jacobian as _value_and_jacobian
+
 __all__ = [
     "Generator",
     "NoetherCurrent",
@@ -114,26 +117,6 @@ class NoetherCurrent:
             + (self.euler_lagrange * self.characteristic).sum(-1)
             - self.breaking
         )
-
-
-def _value_and_jacobian(field: Field):
-    """Per-point ``x -> (u(x), du(x))`` with the Jacobian in forward mode."""
-
-    def f(x):
-        du, u = jacfwd(lambda y: (field(y), field(y)), has_aux=True)(x)
-        return u, du
-
-    return f
-
-
-def _chunked(fn, x: torch.Tensor, chunk_size: Optional[int]):
-    """Apply a vmapped function to ``x`` in chunks along the batch axis."""
-    if chunk_size is None or x.shape[0] <= chunk_size:
-        return fn(x)
-    parts = [fn(x[i : i + chunk_size]) for i in range(0, x.shape[0], chunk_size)]
-    if isinstance(parts[0], tuple):
-        return tuple(torch.cat(p, dim=0) for p in zip(*parts))
-    return torch.cat(parts, dim=0)
 
 
 def field_jet(field: Field, x: torch.Tensor, chunk_size: Optional[int] = 4096) -> FieldJet:

@@ -17,19 +17,115 @@ quadratic quantities).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
 __all__ = [
     "InvariantSubspace",
     "invariant_subspace",
-    "residual_matrix",
+    "RankDecision",
+    "count_zero",
     "antisymmetric_basis",
     "translation_basis",
     "symmetric_basis",
     "quadratic_form_basis",
 ]
+
+
+@dataclass(frozen=True)
+class RankDecision:
+    """How many values of a spectrum count as zero, and the evidence.
+
+    Attributes
+    ----------
+    n_zero : int
+        Number of values judged zero (the smallest ones).
+    threshold : float
+        The decision threshold: the largest value that counts as zero
+        (``tol``, ``rtol``, ``gap``, ``fixed``) or the critical z-score
+        (``null``).
+    gap : float
+        Smallest non-zero value over the largest zero one (``inf`` when
+        nothing or everything is zero): how clear the decision is.
+    rule : {"tol", "rtol", "null", "gap", "fixed"}
+        The mode that decided.
+    z_scores : ndarray or None
+        ``value / null_scale`` per value, ascending values (rule ``"null"``):
+        how many standard errors of the sampling spread each value lies from zero.
+    """
+
+    n_zero: int
+    threshold: float
+    gap: float
+    rule: str
+    z_scores: Optional[np.ndarray] = None
+
+
+def count_zero(values, *, tol=None, rtol=None, null_scale=None, z_crit: float = 3.0, n_zero=None,
+               floor: float = 1e-3) -> RankDecision:
+    """THE rank rule of varembed: how many of the smallest values of a spectrum are zero.
+
+    Every "how many symmetries" question (embedding diagnostics, NLD
+    parameter symmetries, Noether's Razor conserved quantities) is answered
+    by this one rule, with its evidence.  Exactly one mode applies, in this
+    order of precedence:
+
+    * ``n_zero`` -- a known count (``rule="fixed"``);
+    * ``tol`` -- exact mode: values ``<= tol`` are zero;
+    * ``rtol`` -- values ``<= rtol * max(values)`` are zero;
+    * ``null_scale`` -- statistical mode: the sampling spread each value
+      would have if its direction were an exact zero (a scalar, or one per
+      value in ascending order of the values; e.g. from a bootstrap or the
+      analytic ``1 / sqrt(n)`` scale); the smallest values with
+      ``value / null_scale <= z_crit`` are zero: the ones the data do not reject;
+    * otherwise the largest ratio gap ``s_k / s_{k-1}`` among values above
+      ``floor * max(values)`` (values below that floor are zero): scale free.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        Non-negative singular values, in any order.
+    tol, rtol, null_scale, z_crit, n_zero, floor :
+        See above.
+
+    Returns
+    -------
+    RankDecision
+    """
+    s = np.sort(np.abs(np.asarray(values, dtype=np.float64).ravel()))
+    n = s.size
+    tiny = np.finfo(float).tiny
+    s_max = float(s[-1]) if n else 0.0
+    z_scores = None
+    if n_zero is not None:
+        k, rule = int(n_zero), "fixed"
+        if not 0 <= k <= n:
+            raise ValueError(f"the number of zero values must lie in [0, {n}], got {k}")
+        threshold = float(s[k - 1]) if k else float("nan")
+    elif tol is not None or rtol is not None:
+        threshold = float(tol) if tol is not None else float(rtol) * max(s_max, tiny)
+        k, rule = int(np.sum(s <= threshold)), ("tol" if tol is not None else "rtol")
+    elif null_scale is not None:
+        scale = np.broadcast_to(np.asarray(null_scale, dtype=np.float64), s.shape)
+        z_scores = s / np.maximum(scale, tiny)
+        rejected = np.nonzero(z_scores > z_crit)[0]
+        k, rule, threshold = (int(rejected[0]) if rejected.size else n), "null", float(z_crit)
+    else:
+        rule = "gap"
+        if n == 0 or s_max <= 0:
+            k = n
+        else:
+            lo = floor * s_max
+            m = int(np.sum(s <= lo))
+            if m == n:
+                k = n
+            else:
+                prev = np.maximum(np.concatenate([[lo], s[:-1]]), lo)
+                k = m + int(np.argmax((s / prev)[m:]))
+        threshold = float(s[k - 1]) if k else float("nan")
+    gap = float(s[k] / max(s[k - 1], tiny)) if 0 < k < n else float("inf")
+    return RankDecision(n_zero=k, threshold=threshold, gap=gap, rule=rule, z_scores=z_scores)
 
 
 @dataclass(frozen=True)
@@ -41,16 +137,20 @@ class InvariantSubspace:
     basis : ndarray of shape (rank, n_generators)
         Orthonormal coefficient vectors of the invariant generators.
     singular_values : ndarray of shape (n_generators,)
-        All singular values of the (column-normalised) residual matrix, in
-        increasing order: the first ``rank`` are the evidence for the
-        symmetries, the next one measures how clearly the rest is broken.
+        All singular values of the residual matrix, in increasing order: the
+        first ``rank`` are the evidence for the symmetries, the next one
+        measures how clearly the rest is broken.
     rank : int
         Dimension of the invariant subspace.
     threshold : float
-        Singular values at or below this were counted as zero.
+        The decision threshold of :func:`count_zero`.
     gap : float
-        ``singular_values[rank] / max(singular_values[rank - 1], tiny)``
-        (``inf`` when nothing or everything is invariant).
+        ``singular_values[rank] / singular_values[rank - 1]`` (``inf`` when
+        nothing or everything is invariant).
+    rule : str
+        The mode of :func:`count_zero` that decided.
+    z_scores : ndarray or None
+        Singular values in units of their sampling spread (statistical mode).
     """
 
     basis: np.ndarray
@@ -58,14 +158,18 @@ class InvariantSubspace:
     rank: int
     threshold: float
     gap: float
+    rule: str = "rtol"
+    z_scores: Optional[np.ndarray] = None
 
 
 def invariant_subspace(
     residuals,
     *,
     tol: Optional[float] = None,
-    rtol: float = 1e-6,
+    rtol: Optional[float] = None,
     rank: Optional[int] = None,
+    null_scale=None,
+    z_crit: float = 3.0,
 ) -> InvariantSubspace:
     """Numerical null space of a residual matrix, with singular values as evidence.
 
@@ -75,13 +179,13 @@ def invariant_subspace(
         ``residuals[c, k]``: the residual of basis generator ``k`` under
         condition ``c``; a generator ``a`` (coefficient vector) is invariant
         when ``residuals @ a == 0``.
-    tol : float, optional
-        Absolute threshold on singular values.  Default ``rtol * s_max``.
-    rtol : float, default=1e-6
-        Relative threshold when ``tol`` is not given.
+    tol, rtol, null_scale, z_crit :
+        The decision of :func:`count_zero` on the singular values: absolute
+        threshold, relative threshold, or the sampling spread of each
+        singular value (a scalar, or one per singular value in ascending
+        order).  With none of them (and no ``rank``): ``rtol=1e-6``.
     rank : int, optional
-        Force the dimension of the null space (e.g. when it is known) instead
-        of thresholding.
+        Force the dimension of the null space (e.g. when it is known).
 
     Returns
     -------
@@ -98,34 +202,12 @@ def invariant_subspace(
     _, s, vt = np.linalg.svd(r, full_matrices=False)
     order = np.argsort(s)
     s, vt = s[order], vt[order]
-    s_max = float(s[-1]) if s.size else 0.0
-    threshold = float(tol) if tol is not None else rtol * max(s_max, np.finfo(float).tiny)
-    k = int(np.sum(s <= threshold)) if rank is None else int(rank)
-    if not 0 <= k <= n_gen:
-        raise ValueError(f"rank must lie in [0, {n_gen}], got {k}")
-    if 0 < k < n_gen:
-        gap = float(s[k] / max(s[k - 1], np.finfo(float).tiny))
-    else:
-        gap = float("inf")
-    return InvariantSubspace(basis=vt[:k].copy(), singular_values=s, rank=k, threshold=threshold, gap=gap)
-
-
-def residual_matrix(residual: Callable[[np.ndarray], np.ndarray], n_generators: int) -> np.ndarray:
-    """Stack a linear residual map into a matrix by evaluating it on basis vectors.
-
-    Parameters
-    ----------
-    residual : callable
-        ``a (n_generators,) -> residuals (n_conditions,)``, linear in ``a``.
-    n_generators : int
-
-    Returns
-    -------
-    ndarray of shape (n_conditions, n_generators)
-    """
-    eye = np.eye(n_generators)
-    cols = [np.asarray(residual(eye[k]), dtype=np.float64).ravel() for k in range(n_generators)]
-    return np.stack(cols, axis=1)
+    if tol is None and rtol is None and null_scale is None and rank is None:
+        rtol = 1e-6
+    decision = count_zero(s, tol=tol, rtol=rtol, null_scale=null_scale, z_crit=z_crit, n_zero=rank)
+    k = decision.n_zero
+    return InvariantSubspace(basis=vt[:k].copy(), singular_values=s, rank=k, threshold=decision.threshold,
+                             gap=decision.gap, rule=decision.rule, z_scores=decision.z_scores)
 
 
 def antisymmetric_basis(n: int) -> np.ndarray:

@@ -45,7 +45,7 @@ def batched_field_jet(estimator):
     module = getattr(estimator, "module_", None)
     if module is None or not callable(getattr(module, "jet", None)):
         return None
-    from ..core.jacobian import second_order_pairs
+    from ..embedding.jets import second_order_pairs
 
     def field_jet(z):
         with torch.no_grad():

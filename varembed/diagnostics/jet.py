@@ -24,7 +24,7 @@ from typing import Optional
 
 import torch
 
-from ..core.pointwise import map_points, value_jacobian_hessian
+from ..core.fields import map_points, value_jacobian_hessian
 
 __all__ = [
     "EmbeddingJet", "embedding_jet", "stress_jet", "embedding_stress", "check_immersion", "batched", "score_and_log_prob",

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..core.lagrangian import euler_lagrange
-from ..core.pointwise import map_points, value_and_jacobian
+from ..core.fields import map_points, value_and_jacobian
 from ._inputs import (
     _dtype_device, batched_field_jet, box_faces, latent_points, reference_score_scale, resolve_estimator,
 )

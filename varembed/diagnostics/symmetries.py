@@ -30,7 +30,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..core.pointwise import map_points
+from ..core.fields import map_points
 from ..core.flows import affine_flow_residuals, affine_generator_basis
 from ..core.symmetry import antisymmetric_basis, invariant_subspace, translation_basis
 from ._inputs import (

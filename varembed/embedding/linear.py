@@ -39,8 +39,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_choice, check_int, check_latent_array, check_real
-from ..core.manifolds import SOLVERS, minimize_on_manifold
+from .._utils.validation import check_choice, check_int, check_latent_array, check_real
+from .riemannian import SOLVERS, minimize_on_manifold
 from .base import EmbeddingDiagnosticsMixin
 from .densities import GaussianDensity
 from .functional import EmbeddingFunctional

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_choice, check_int, check_latent_array, check_real
+from .._utils.validation import check_choice, check_int, check_latent_array, check_real
 from .base import EmbeddingDiagnosticsMixin
 from .functional import EmbeddingFunctional
 from .latent import AxisGaussianPrior, axis_scales, fit_map_to_codes, isomap_codes
@@ -383,7 +383,7 @@ class VariationalEmbedding(
 
     # ------------------------------------------------------------------ checks
     def _check_params(self, n_features: int):
-        from ..core.jacobian import get_activation
+        from .jets import get_activation
 
         check_int("n_components", self.n_components, low=1, high=n_features,
                   high_label=f"n_features={n_features}")

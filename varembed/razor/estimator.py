@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_int, check_real
+from .._utils.validation import check_choice, check_int, check_real
 from .analysis import analyse_generators
 from .hnn import SymmetricHNN
 from .model import HamiltonianMLP

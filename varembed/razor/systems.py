@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .._validation import check_int, check_real
+from .._utils.validation import check_int, check_real
 from ..core.hamiltonian import symplectic_matrix
 
 __all__ = ["HamiltonianSystem", "HarmonicOscillators", "NBody", "Splits", "make_splits"]

@@ -60,12 +60,12 @@ def run(args) -> int:
     """Fit the chosen model and write the latent codes."""
     X = load_matrix(args.input)
     if args.model == "linear":
-        from . import LinearVariationalEmbedding
+        from .. import LinearVariationalEmbedding
 
         params = {} if args.continuity is None else {"continuity": args.continuity}
         model = LinearVariationalEmbedding(args.n_components, random_state=args.random_state, **params)
     else:
-        from .embedding.neural import VariationalEmbedding
+        from ..embedding.neural import VariationalEmbedding
 
         params = {} if args.continuity is None else {"continuity": args.continuity}
         model = VariationalEmbedding(args.n_components, device=args.device,

@@ -8,7 +8,7 @@ from varembed import LinearVariationalEmbedding
 from varembed.diagnostics import euler_lagrange_residual, noether_current
 from varembed.embedding import GaussianPrior, UniformBoxPrior
 
-from _diag_helpers import MixtureOfIsotropic, StubEmbedding, random_mlp
+from .._helpers import MixtureOfIsotropic, StubEmbedding, random_mlp
 
 
 def _data(seed=0, n=600):

@@ -13,7 +13,7 @@ from varembed.core.lagrangian import Generator, euler_lagrange, field_jet, noeth
 from varembed.embedding import EmbeddingFunctional, GaussianPrior
 from varembed.embedding.functional import half_logdet_gram
 
-from _diag_helpers import MixtureOfIsotropic, random_mlp
+from .._helpers import MixtureOfIsotropic, random_mlp
 
 LAM = 0.07
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from varembed.nld import command
+from varembed.cli import nld as command
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -9,8 +9,8 @@ from varembed import LinearVariationalEmbedding
 from varembed.diagnostics import DiagnosticsReport, diagnose, euler_lagrange_residual
 from varembed.embedding import UniformBoxPrior
 
-from _diag_helpers import StubEmbedding
-from test_diagnostics_symmetries import LAM, _kde, _ring, _ring_solution
+from .._helpers import StubEmbedding
+from .test_symmetries import LAM, _kde, _ring, _ring_solution
 
 
 def _data(d_extra=3, seed=0, n=800):

@@ -54,7 +54,7 @@ def test_neural_estimator_fast_path_equals_generic():
     b = noether_current(emb, rotation, "latent", z=fast.z, method="generic")
     np.testing.assert_allclose(a.divergence, b.divergence, rtol=1e-6, atol=1e-7 * np.abs(b.divergence).max())
     # the estimator's own forward-mode jet (the fast path's source of phi, J, H) equals torch.func's
-    from varembed.core.pointwise import map_points, value_jacobian_hessian
+    from varembed.core.fields import map_points, value_jacobian_hessian
     from varembed.diagnostics._inputs import batched_field_jet
 
     zt = torch.as_tensor(fast.z)

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     """Train, predict, print the errors, write the PNG and a JSON summary; returns 0."""
-    from .experiment import plot_batchnorm_experiment, run_batchnorm_experiment
+    from ..nld.experiment import plot_batchnorm_experiment, run_batchnorm_experiment
 
     if args.steps < 1:
         raise SystemExit(f"--steps must be >= 1, got {args.steps}")

@@ -1,8 +1,11 @@
 """Per-point forward-mode derivatives of fields, mapped over batches in chunks.
 
-Public, documented entry points to the forward-mode building blocks that
-:mod:`varembed.core.lagrangian` uses internally, for modules that need the jet
-of a field without a Lagrangian (e.g. the fast embedding diagnostics).
+A *field* is a per-point torch function ``u: R^n -> R^m``.  The helpers here
+give its value with its Jacobian (and Hessian) by forward-mode
+differentiation, usable inside :func:`torch.func.vmap`, and map per-point
+functions over batches in chunks so that memory stays bounded.  They are the
+building blocks of :mod:`varembed.core.lagrangian` and of the embedding
+diagnostics.
 """
 
 from __future__ import annotations
@@ -12,9 +15,7 @@ from typing import Callable, Optional
 import torch
 from torch.func import jacfwd, vmap
 
-from .lagrangian import _chunked, _value_and_jacobian
-
-__all__ = ["value_and_jacobian", "value_jacobian_hessian", "map_points"]
+__all__ = ["value_and_jacobian", "value_jacobian_hessian", "map_points", "chunked"]
 
 
 def value_and_jacobian(field: Callable[[torch.Tensor], torch.Tensor]):
@@ -30,7 +31,12 @@ def value_and_jacobian(field: Callable[[torch.Tensor], torch.Tensor]):
     callable
         ``x -> (u (m,), du (m, n))``, usable inside :func:`torch.func.vmap`.
     """
-    return _value_and_jacobian(field)
+
+    def point(x):
+        du, u = jacfwd(lambda y: (field(y), field(y)), has_aux=True)(x)
+        return u, du
+
+    return point
 
 
 def value_jacobian_hessian(field: Callable[[torch.Tensor], torch.Tensor]):
@@ -42,7 +48,7 @@ def value_jacobian_hessian(field: Callable[[torch.Tensor], torch.Tensor]):
         ``x -> (u (m,), du (m, n), d2u (m, n, n))`` with
         ``d2u[a, i, k] = d^2 u_a / dx_i dx_k``.
     """
-    vj = _value_and_jacobian(field)
+    vj = value_and_jacobian(field)
 
     def jac_with_aux(x):
         u, du = vj(x)
@@ -70,4 +76,14 @@ def map_points(fn, x: torch.Tensor, chunk_size: Optional[int] = 1024):
     -------
     Tensor or tuple of Tensors, concatenated along the batch axis.
     """
-    return _chunked(vmap(fn), x, chunk_size)
+    return chunked(vmap(fn), x, chunk_size)
+
+
+def chunked(fn, x: torch.Tensor, chunk_size: Optional[int]):
+    """Apply a batched function (tensor or tuple output) to ``x`` in chunks along the batch axis."""
+    if chunk_size is None or x.shape[0] <= chunk_size:
+        return fn(x)
+    parts = [fn(x[i : i + chunk_size]) for i in range(0, x.shape[0], chunk_size)]
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(p, dim=0) for p in zip(*parts))
+    return torch.cat(parts, dim=0)

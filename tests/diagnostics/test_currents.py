@@ -7,7 +7,7 @@ import torch
 from varembed.diagnostics import DataIsometry, LatentIsometry, find_symmetries, noether_current
 from varembed.embedding import GaussianDensity, GaussianPrior
 
-from _diag_helpers import StubEmbedding
+from .._helpers import StubEmbedding
 
 B12 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])  # B x = (-x2, x1, 0)
 

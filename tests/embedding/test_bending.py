@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from varembed.core.jacobian import second_order_pairs
+from varembed.embedding.jets import second_order_pairs
 from varembed.embedding.maps import SmoothMLPMap
 from varembed.embedding.neural import VariationalEmbedding
 from varembed.embedding.priors import GaussianPrior

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from varembed.razor import HarmonicOscillators, NoetherRazor, make_splits, oracle_generators
-from varembed.razor import command
+from varembed.cli import razor as command
 
 
 @pytest.fixture(scope="module")

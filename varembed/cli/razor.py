@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 
-from .experiment import ARMS, PRESETS, format_table, plot_singular_values, run_comparison
+from ..razor.experiment import ARMS, PRESETS, format_table, plot_singular_values, run_comparison
 
 __all__ = ["add_arguments", "run", "main"]
 

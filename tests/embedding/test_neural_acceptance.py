@@ -4,9 +4,7 @@ These fit real models (tens of seconds each on 2 cores) and are marked ``slow``;
 they still run in CI.
 """
 
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,30 +14,18 @@ from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
 from varembed import LinearVariationalEmbedding, VariationalEmbedding
-from varembed.datasets import figure1_mixture, geodesic_distances, swiss_roll
+from varembed.datasets import figure1_estimator, figure1_mixture, geodesic_distances, swiss_roll
+from varembed.diagnostics.curves import curve_stats
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def _figure1():
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import paper_figure1
-    finally:
-        sys.path.pop(0)
-    return paper_figure1
-
-
 def test_figure1_circle_wraps_the_ridge_at_constant_speed():
     """Circle mixture (endpoint=False): radius 0.995 +- 0.02, median speed 7.07 +- 10%."""
-    fig1 = _figure1()
     X = figure1_mixture("circle", endpoint=False)
     # smaller network than the paper's (64 x 64), 3000 Adam steps, then the L-BFGS polish
-    emb = fig1.figure1_estimator("circle", quick=True, max_iter=3000, learning_rate=3e-3,
+    emb = figure1_estimator("circle", quick=True, max_iter=3000, learning_rate=3e-3,
                                  polish_iter=600).fit(X)
-    st = fig1.curve_stats(emb)
+    st = curve_stats(emb)
     target = 1 / np.sqrt(2 * 1e-2)
     assert np.all(np.abs(st["radius"] - 0.995) <= 0.02), (st["radius"].min(), st["radius"].max())
     assert abs(np.median(st["speed"]) - target) <= 0.1 * target, np.median(st["speed"])
@@ -115,9 +101,8 @@ def test_figure1_line_folds_with_sine_activation():
     converges to); folding onto the ridge raises the speed towards
     1/sqrt(2 lam) and F towards the global optimum 2.48.
     """
-    fig1 = _figure1()
     X = figure1_mixture("line")
-    emb = fig1.figure1_estimator("line", quick=True, activation="sin", polish_iter=0).fit(X)
-    st = fig1.curve_stats(emb)
+    emb = figure1_estimator("line", quick=True, activation="sin", polish_iter=0).fit(X)
+    st = curve_stats(emb)
     assert st["length"] > 3.0, st["length"]
     assert emb.objective_ > 1.2, emb.objective_

@@ -12,7 +12,7 @@ from varembed.embedding import GaussianPrior, UniformBoxPrior
 from varembed.embedding.kde import KernelDensity
 from varembed.embedding.latent import AxisGaussianPrior
 
-from _diag_helpers import MixtureOfIsotropic, StubEmbedding, random_mlp
+from .._helpers import MixtureOfIsotropic, StubEmbedding, random_mlp
 
 LAM = 1e-2
 B_Z = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])  # rotation about the z-axis

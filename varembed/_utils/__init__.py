@@ -1,0 +1,1 @@
+"""Private helpers shared by every varembed module: validation, random streams, devices, threads."""
