@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 
 __all__ = ["resolve_seed", "spawn_seeds", "torch_generator", "numpy_generator"]
 
@@ -27,9 +28,10 @@ def resolve_seed(random_state) -> int:
     Parameters
     ----------
     random_state : None, int, numpy RandomState or Generator, or torch.Generator
-        ``int``: used as the seed itself.  ``None``: drawn from NumPy's global
-        generator.  A NumPy ``RandomState`` / ``Generator``: one draw from it.
-        A ``torch.Generator``: its initial seed.
+        scikit-learn's semantics: ``int`` is equivalent to
+        ``numpy.random.RandomState(int)``, ``None`` to NumPy's global
+        generator; the seed is one draw from that generator.  A NumPy
+        ``Generator``: one draw from it.  A ``torch.Generator``: its initial seed.
 
     Returns
     -------
@@ -40,14 +42,10 @@ def resolve_seed(random_state) -> int:
     TypeError
         For any other type.
     """
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be a non-negative integer, got {random_state}")
-        return int(random_state) % _MAX_SEED
-    if random_state is None:
-        return int(np.random.randint(0, _MAX_SEED))
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, _MAX_SEED))
+    if random_state is None or isinstance(random_state, np.random.RandomState) or (
+        isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+    ):
+        return int(check_random_state(random_state).randint(0, _MAX_SEED))
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, _MAX_SEED))
     if isinstance(random_state, torch.Generator):
