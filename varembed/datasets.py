@@ -175,7 +175,7 @@ def figure1_estimator(kind: str, *, quick: bool = False, activation: str = "tanh
         batch_size=s["batch_size"],
         learning_rate=s["learning_rate"][kind],
         clip_grad=1.0,
-        early_stopping=False,
+        n_iter_no_change=None,
         random_state=0,
         device="cpu",
     )

@@ -12,13 +12,7 @@ __all__ = ["plot_embedding", "plot_manifold", "plot_singular_values", "plot_demo
 
 
 def _plt():
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in {"agg", "module://matplotlib_inline.backend_inline"}:
-        try:
-            matplotlib.use("Agg")
-        except Exception:  # backend already fixed by the user
-            pass
+    """pyplot, imported lazily; the user's backend is never changed (set ``MPLBACKEND=Agg`` for files only)."""
     import matplotlib.pyplot as plt
 
     return plt

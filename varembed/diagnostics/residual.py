@@ -23,7 +23,7 @@ from ..core.fields import map_points, value_and_jacobian
 from ._inputs import (
     _dtype_device, batched_field_jet, box_faces, latent_points, reference_score_scale, resolve_estimator,
 )
-from .jet import EmbeddingJet, check_immersion, embedding_jet, embedding_stress
+from .jet import EmbeddingJet, check_immersion, embedding_jet
 
 __all__ = ["ELResidual", "euler_lagrange_residual", "residual_from_jet", "boundary_residual"]
 
@@ -139,7 +139,7 @@ def boundary_residual(functional, field, n_points: int = 256, generator=None, li
     col = torch.argmax(normal.abs(), -1)
     rows = torch.arange(z.shape[0])
     lam = functional.continuity
-    full = embedding_stress(jac, lam, getattr(functional, "jitter", 0.0))
+    full = functional.lagrangian.stress(jac)
     check_immersion(full, z)
     stress, jcol = full[rows, :, col], jac[rows, :, col]
     scale = (stress + 2 * lam * jcol).norm(dim=-1) + 2 * lam * jcol.norm(dim=-1)

@@ -31,20 +31,23 @@ covariances.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import torch
 from pymanopt.manifolds import Grassmann
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import svd_flip
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from .._utils.validation import check_choice, check_int, check_latent_array, check_real
-from .riemannian import SOLVERS, minimize_on_manifold
-from .base import EmbeddingDiagnosticsMixin
+from .._utils.random import numpy_generator
+from ._base import BaseVariationalEmbedding
 from .densities import GaussianDensity
 from .functional import EmbeddingFunctional
+from .maps import SmoothMLPMap
 from .priors import PRIORS, make_prior
+from .riemannian import SOLVERS, minimize_on_manifold
 
 __all__ = ["LinearVariationalEmbedding"]
 
@@ -95,9 +98,7 @@ def _reduced_metric(frame: np.ndarray, cov: np.ndarray, prior_variance: float, c
     return 0.5 * (k + k.T)
 
 
-class LinearVariationalEmbedding(
-    EmbeddingDiagnosticsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class LinearVariationalEmbedding(BaseVariationalEmbedding):
     """Affine variational embedding; exactly PCA for a Gaussian prior and density.
 
     Maximises ``F[phi] = E_q[log p(phi(z)) + 1/2 log det(J^T J) - lam tr(J^T J)]``
@@ -130,6 +131,8 @@ class LinearVariationalEmbedding(
         Seeds the initial frame (a private generator; global RNGs are never used).
     verbose : int, default=0
         Print a line per optimisation stage when > 0 (pymanopt itself stays silent).
+    n_jobs : int or None, default=None
+        Torch intra-op threads (``None``: one).
 
     Attributes
     ----------
@@ -154,6 +157,11 @@ class LinearVariationalEmbedding(
         ``F`` at the optimum, evaluated exactly (not from the closed form).
     n_iter_ : int
         Riemannian iterations over both stages.
+    map_ : SmoothMLPMap
+        The affine map ``W z + b`` as a torch module (float64, CPU).
+    prior_ : GaussianPrior or UniformBoxPrior
+    density_ : GaussianDensity
+        The fitted data density ``N(mean_, covariance_)``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` has string feature names.
@@ -173,19 +181,21 @@ class LinearVariationalEmbedding(
     (200, 2)
     """
 
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        prior="gaussian",
-        prior_scale=1.0,
-        continuity=0.0,
-        solver="trust-regions",
-        max_iter=500,
-        tol=1e-10,
-        random_state=None,
-        verbose=0,
-    ):
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "prior": [StrOptions(set(PRIORS))],
+        "prior_scale": [Interval(Real, 0, None, closed="neither")],
+        "continuity": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions(set(SOLVERS))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, n_components=2, *, prior="gaussian", prior_scale=1.0, continuity=0.0, solver="trust-regions",
+                 max_iter=500, tol=1e-10, random_state=None, verbose=0, n_jobs=None):
         self.n_components = n_components
         self.prior = prior
         self.prior_scale = prior_scale
@@ -195,19 +205,10 @@ class LinearVariationalEmbedding(
         self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
-
-    # ------------------------------------------------------------------ checks
-    def _check_params(self, n_features: int):
-        check_int("n_components", self.n_components, low=1, high=n_features,
-                  high_label=f"n_features={n_features}")
-        check_choice("prior", self.prior, PRIORS)
-        check_choice("solver", self.solver, SOLVERS)
-        check_real("prior_scale", self.prior_scale, low=0.0, strict=True)
-        check_real("continuity", self.continuity, low=0.0)
-        check_int("max_iter", self.max_iter, low=1)
-        check_real("tol", self.tol, low=0.0)
+        self.n_jobs = n_jobs
 
     # --------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the Gaussian density and maximise the functional over affine maps.
 
@@ -224,7 +225,8 @@ class LinearVariationalEmbedding(
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         X = np.asarray(X, dtype=np.float64)
         n_samples, n_features = X.shape
-        self._check_params(n_features)
+        if int(self.n_components) > n_features:
+            raise ValueError(f"n_components={self.n_components} must be <= n_features={n_features}")
         d = int(self.n_components)
         prior = make_prior(self.prior, d, float(self.prior_scale))
         lam = float(self.continuity)
@@ -237,8 +239,7 @@ class LinearVariationalEmbedding(
         tiny = _FLOOR_RTOL * trace / n_features if trace > 0 else 1.0
         eye = np.eye(n_features)
 
-        rng = check_random_state(self.random_state)
-        frame0, _ = np.linalg.qr(rng.standard_normal((n_features, d)))
+        frame0, _ = np.linalg.qr(numpy_generator(self.random_state).standard_normal((n_features, d)))
         if d == n_features:  # Gr(D, D) is a single point: nothing to optimise
             noise, n_iter, frame = tiny, 0, np.eye(n_features)
         else:
@@ -260,9 +261,13 @@ class LinearVariationalEmbedding(
         self.explained_variance_ = 1.0 / np.diag(ck)
         self.noise_variance_ = float(noise)
         self.n_iter_ = n_iter
-        self.objective_ = float(self._functional().affine_gaussian(
-            torch.as_tensor(self.embedding_matrix_), torch.as_tensor(mean)
-        ))
+        self.dtype_, self.device_ = torch.float64, torch.device("cpu")
+        self.prior_ = prior
+        self.density_ = GaussianDensity(torch.as_tensor(mean), torch.as_tensor(cov))
+        self.map_ = SmoothMLPMap(d, n_features, (), weight=torch.as_tensor(self.embedding_matrix_),
+                                 bias=torch.as_tensor(mean)).requires_grad_(False)
+        self.objective_ = float(EmbeddingFunctional(prior, self.density_, lam).affine_gaussian(
+            torch.as_tensor(self.embedding_matrix_), torch.as_tensor(mean)))
         return self
 
     def _solve(self, s, frame0, prior_variance, lam, tiny):
@@ -291,112 +296,20 @@ class LinearVariationalEmbedding(
                 )
         return res2.point, noise, res1.n_iter + res2.n_iter
 
-    # ---------------------------------------------------------------- helpers
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
+    # ------------------------------------------------------------------ hooks
+    def _encode(self, U):
+        """Least-squares codes ``W^+ (x - b)`` (the posterior mode as the noise goes to zero)."""
+        comp = torch.as_tensor(self.components_, dtype=U.dtype, device=U.device)
+        return ((U - torch.as_tensor(self.mean_, dtype=U.dtype, device=U.device)) @ comp.T) / torch.as_tensor(
+            self.scales_, dtype=U.dtype, device=U.device)
 
-    def _prior(self):
-        return make_prior(self.prior, int(self.n_components), float(self.prior_scale))
-
-    def density(self):
-        """The fitted data density ``N(mean_, covariance_)`` as a torch object.
-
-        Returns
-        -------
-        GaussianDensity
-        """
-        check_is_fitted(self)
-        return GaussianDensity(torch.as_tensor(self.mean_), torch.as_tensor(self.covariance_))
-
-    def _functional(self):
-        return EmbeddingFunctional(self._prior(), self.density(), float(self.continuity))
-
-    def functional(self):
-        """The fitted embedding functional (prior, density, continuity).
-
-        Returns
-        -------
-        EmbeddingFunctional
-        """
-        check_is_fitted(self)
-        return self._functional()
-
-    def field(self):
-        """The fitted map as a per-point torch function ``z (d,) -> phi(z) (D,)``."""
-        check_is_fitted(self)
-        w = torch.as_tensor(self.embedding_matrix_)
-        b = torch.as_tensor(self.mean_)
-        return lambda z: w @ z + b
-
-    # ------------------------------------------------------------- transforms
-    def transform(self, X):
-        """Least-squares latent codes ``z = W^+ (x - b)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_components)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return ((np.asarray(X, dtype=np.float64) - self.mean_) @ self.components_.T) / self.scales_
-
-    def inverse_transform(self, Z):
-        """Map latent codes to data space: ``phi(z) = W z + b``.
-
-        Parameters
-        ----------
-        Z : array-like of shape (n_samples, n_components)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        Z = check_latent_array(Z, self.components_.shape[0])
-        return np.asarray(Z, dtype=np.float64) @ self.embedding_matrix_.T + self.mean_
-
-    # ---------------------------------------------------------------- scoring
-    def score_samples(self, X):
-        """Log-likelihood of each sample under ``x = W z + b + eps``.
-
-        ``z ~ q`` and ``eps ~ N(0, noise_variance_ I)``; the marginal is the
-        Gaussian ``N(b, v W W^T + noise_variance_ I)`` (exact for the Gaussian
-        prior, moment-matched with ``v = L^2/3`` for the box).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        xc = np.asarray(X, dtype=np.float64) - self.mean_
+    def _log_likelihood(self, U):
+        """Exact marginal ``N(b, W Sigma_q W^T + noise_variance_ I)`` (moment-matched ``Sigma_q`` for the box)."""
+        xc = U.detach().cpu().numpy().astype(np.float64) - self.mean_
         dim = xc.shape[1]
         noise = self.noise_variance_
-        signal = self._prior().variance * self.scales_**2
+        signal = self.prior_.variance * self.scales_**2
         proj = xc @ self.components_.T
         quad = (xc**2).sum(1) / noise - (proj**2 * (signal / (noise * (noise + signal)))).sum(1)
         logdet = (dim - signal.size) * np.log(noise) + np.log(noise + signal).sum()
-        return -0.5 * (quad + logdet + dim * np.log(2 * np.pi))
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of ``X`` (higher is better; used by GridSearchCV).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        float
-        """
-        return float(np.mean(self.score_samples(X)))
+        return torch.as_tensor(-0.5 * (quad + logdet + dim * np.log(2 * np.pi)))

@@ -9,9 +9,9 @@ found by a batched Levenberg-Marquardt (damped Gauss-Newton) iteration with
 deterministic multi-start:
 
 1. candidate starts: the least-squares code of the affine part of the map,
-   ``W^+ (x - b)``, and the best ``n_grid_starts`` points of a fixed latent
-   grid (``d <= 3``; a fixed set of prior quantile points for ``d > 3``),
-   ranked by ``E`` evaluated at every grid point;
+   ``W^+ (x - b)``, and the best ``n_grid_starts`` of the prior's fixed
+   candidate codes (``prior.start_points()``: a grid for ``d <= 3``, Sobol
+   points otherwise), ranked by ``E`` evaluated at every candidate;
 2. a fixed number of damped Gauss-Newton steps from every start, with a
    per-sample damping factor and per-sample accept/reject;
 3. the start with the lowest final ``E`` wins.
@@ -31,43 +31,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
-from .latent import axis_scales, prior_inverse_variances
-
-__all__ = ["project", "laplace_log_likelihood", "latent_starts"]
-
-_GRID_PER_AXIS = {1: 64, 2: 24, 3: 10}
-
-
-def latent_starts(prior, dtype, device) -> torch.Tensor:
-    """The fixed candidate starting points: a grid for ``d <= 3``, prior quantiles otherwise."""
-    d = prior.dim
-    if d in _GRID_PER_AXIS:
-        z = prior.grid(_GRID_PER_AXIS[d])
-    else:
-        engine = torch.quasirandom.SobolEngine(d, scramble=True, seed=0)
-        u = np.clip(engine.draw(512).double().numpy(), 1e-4, 1 - 1e-4)
-        if prior.name == "uniform":
-            z = (2 * u - 1) * prior.scale
-        else:
-            from scipy.stats import norm
-
-            z = norm.ppf(u) * axis_scales(prior)
-    return torch.as_tensor(z, dtype=dtype, device=device)
+__all__ = ["project", "laplace_log_likelihood"]
 
 
 def _neg_log_prior_terms(prior, z):
     """``(-log q(z) up to a constant, its gradient, its Hessian as a (d, d) matrix)``."""
-    inv_var = prior_inverse_variances(prior, z)
+    inv_var = prior.inverse_variances(z)
     return 0.5 * (z**2 * inv_var).sum(-1), z * inv_var, torch.diag(inv_var)
-
-
-def _clamp(prior, z):
-    if prior.name == "uniform":
-        return z.clamp(-prior.scale, prior.scale)
-    return z
 
 
 @torch.no_grad()
@@ -104,7 +76,7 @@ def _lm(module, prior, x, z, inv_s2, n_iter, tol):
         chol, info = torch.linalg.cholesky_ex(a)
         step = -torch.cholesky_solve(g.unsqueeze(-1), chol).squeeze(-1)
         step = torch.where((info == 0)[:, None], step, -g / (scale * (1 + da))[:, None])
-        z_new = _clamp(prior, za + step)
+        z_new = prior.clamp(za + step)
         e_new = _energy(module, prior, xa, z_new, inv_s2)
         accept = (e_new <= ea) & torch.isfinite(e_new)
         za = torch.where(accept[:, None], z_new, za)
@@ -144,7 +116,7 @@ def project(module, prior, x: torch.Tensor, noise_scale: float, *, n_iter: int =
     Tensor of shape (n, d)
     """
     inv_s2 = 1.0 / noise_scale**2
-    grid = latent_starts(prior, x.dtype, x.device)
+    grid = torch.as_tensor(prior.start_points(), dtype=x.dtype, device=x.device)
     grid_phi = module(grid)
     w, b = module.weight, module.bias
     pinv = torch.linalg.pinv(w)
@@ -153,7 +125,7 @@ def project(module, prior, x: torch.Tensor, noise_scale: float, *, n_iter: int =
     for start in range(0, x.shape[0], chunk):
         xc = x[start : start + chunk]
         n = xc.shape[0]
-        z_lin = _clamp(prior, (xc - b) @ pinv.T)
+        z_lin = prior.clamp((xc - b) @ pinv.T)
         d2 = (xc**2).sum(-1, keepdim=True) - 2 * xc @ grid_phi.T + (grid_phi**2).sum(-1)
         e_grid = 0.5 * inv_s2 * d2 + _neg_log_prior_terms(prior, grid)[0]
         k = min(n_grid_starts, grid.shape[0])

@@ -1,4 +1,4 @@
-"""Gaussian-mixture data density from a fitted :class:`sklearn.mixture.GaussianMixture`."""
+"""Gaussian-mixture data density, from a fitted :class:`sklearn.mixture.GaussianMixture`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import math
 import numpy as np
 import torch
 
+from .base import Density
+
 __all__ = ["MixtureDensity"]
 
 
-class MixtureDensity:
+class MixtureDensity(Density):
     """``p(x) = sum_k pi_k N(x; mu_k, Sigma_k)`` with closed-form score.
 
     Built from a fitted scikit-learn ``GaussianMixture`` of any
@@ -25,8 +27,8 @@ class MixtureDensity:
     """
 
     name = "gmm"
+    _tensor_attr = "means"
     has_log_prob = True
-    has_score = True
 
     def __init__(self, weights, means, precision_cholesky):
         self.weights = weights
@@ -90,14 +92,11 @@ class MixtureDensity:
             ss.append(-torch.einsum("bk,bke,kde->bd", r, y, self.precision_cholesky))
         return torch.cat(lps), torch.cat(ss)
 
-    def score_norm_sq(self, n_samples: int = 4096, seed: int = 0) -> float:
-        """Monte-Carlo ``E_{x~p} |s(x)|^2`` with a fixed seed."""
-        gen = torch.Generator(device="cpu").manual_seed(seed)
-        cpu = self.to("cpu", torch.float64)
-        comp = torch.multinomial(cpu.weights, n_samples, replacement=True, generator=gen)
-        eps = torch.randn(n_samples, self.dim, 1, generator=gen, dtype=torch.float64)
-        # x = mu + L^{-T} eps
-        lt = cpu.precision_cholesky[comp].transpose(-1, -2)
-        x = cpu.means[comp] + torch.linalg.solve_triangular(lt, eps, upper=True).squeeze(-1)
-        _, s = cpu.log_prob_and_score(x)
-        return float((s**2).sum(-1).mean())
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Draw a component by weight, then ``mu_k + L_k^{-T} eps``."""
+        w = self.weights.detach().cpu().double()
+        comp = torch.multinomial(w, int(n), replacement=True, generator=generator)
+        eps = torch.randn(int(n), self.dim, 1, generator=generator, dtype=torch.float64)
+        lt = self.precision_cholesky.detach().cpu().double()[comp].transpose(-1, -2)
+        x = self.means.detach().cpu().double()[comp] + torch.linalg.solve_triangular(lt, eps, upper=True).squeeze(-1)
+        return x.to(dtype=self.dtype, device=self.device)
