@@ -11,12 +11,12 @@ linear variational solution (PCA) with the neural residual at zero;
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 import torch
 
+from .._utils.schedule import cosine_factor
 from .maps import SmoothMLPMap
 
 __all__ = ["isomap_codes", "initial_codes", "initial_map", "fit_map_to_codes", "INIT_NEIGHBORS_MAX_POINTS"]
@@ -25,6 +25,8 @@ __all__ = ["isomap_codes", "initial_codes", "initial_map", "fit_map_to_codes", "
 INIT_NEIGHBORS_MAX_POINTS = 3000
 #: Adam steps (at most ``max_iter``), batch size and learning-rate factor of the regression onto codes.
 REGRESSION_STEPS, REGRESSION_BATCH, REGRESSION_LR_FACTOR = 500, 256, 3.0
+#: The regression's cosine schedule ends at this fraction of its learning rate.
+REGRESSION_FINAL_LR = 0.05
 
 
 def isomap_codes(X: np.ndarray, n_components: int, n_neighbors: int = 10, max_points: int = INIT_NEIGHBORS_MAX_POINTS,
@@ -146,7 +148,7 @@ def fit_map_to_codes(module, Z: torch.Tensor, X: torch.Tensor, *, n_steps: int, 
     n = Z.shape[0]
     for step in range(n_steps):
         for g in opt.param_groups:
-            g["lr"] = learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, n_steps))))
+            g["lr"] = learning_rate * cosine_factor(step, n_steps, floor=REGRESSION_FINAL_LR)
         idx = torch.randint(0, n, (min(batch_size, n),), generator=generator, device=generator.device).to(Z.device)
         opt.zero_grad(set_to_none=True)
         loss = ((module(Z[idx]) - X[idx]) ** 2).sum(-1).mean()

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._utils.schedule import cosine_factor
 from .densities import log_prob_with_score
 
 __all__ = ["TrainingObjective", "train_adam", "polish_lbfgs", "SCHEDULES", "WARMUP_FRACTION", "FINAL_LR_FACTOR"]
@@ -115,11 +116,7 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
         return 1.0
     if schedule == "step":
         return 0.1 ** int(3 * step / max(total, 1))
-    warm = max(1, int(WARMUP_FRACTION * total))
-    if step < warm:
-        return (step + 1) / warm
-    progress = (step - warm) / max(1, total - warm)
-    return FINAL_LR_FACTOR + (1 - FINAL_LR_FACTOR) * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+    return cosine_factor(step, total, warmup=max(1, int(WARMUP_FRACTION * total)), floor=FINAL_LR_FACTOR)
 
 
 def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, learning_rate: float,
