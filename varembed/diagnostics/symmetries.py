@@ -53,7 +53,7 @@ class Symmetry:
     Attributes
     ----------
     generator : DataIsometry or LatentIsometry
-        Unit-norm coefficients in the candidate basis.
+        Unit Frobenius norm of (matrix, shift).
     singular_value : float
         Its (normalised) residual singular value: 0 for an exact symmetry.
     current : CurrentField or None
@@ -164,7 +164,8 @@ def _data_residuals(density, phi, kind, samples, n_samples, max_dim, gen):
         basis_u = _manifold_subspace(phi.detach().cpu().numpy(), max_dim, gen)
         xn, sn = xn @ basis_u, sn @ basis_u
     a, b = _basis(kind, xn.shape[1])
-    return affine_flow_residuals(sn, xn, a, b, trace=True), a, b, basis_u
+    res, scales = affine_flow_residuals(sn, xn, a, b, trace=True, return_scales=True)
+    return res, a / scales[:, None, None], b / scales[:, None], basis_u
 
 
 def _latent_residuals(functional, kind, n_samples, gen):
@@ -172,11 +173,13 @@ def _latent_residuals(functional, kind, n_samples, gen):
     a, b = _basis(kind, prior.dim)
     z = prior.sample(n_samples, gen)
     g = prior.grad_log_prob(z)
-    rows = [affine_flow_residuals(g.numpy(), z.numpy(), a, b, trace=True)]
+    interior, scales = affine_flow_residuals(g.numpy(), z.numpy(), a, b, trace=True, return_scales=True)
+    rows = [interior]
     if getattr(prior, "name", None) == "uniform":  # flows must be tangent to the faces of the box
         zf, normal = box_faces(prior, n_samples, gen)
-        rows.append(affine_flow_residuals(normal.numpy(), zf.numpy(), a, b, trace=False))
-    return np.vstack(rows), a, b
+        rows.append(affine_flow_residuals(normal.numpy(), zf.numpy(), a, b, trace=False, column_scales=scales))
+    # a null vector v of the normalised matrix is the generator sum_k v_k (A_k, b_k) / scale_k
+    return np.vstack(rows), a / scales[:, None, None], b / scales[:, None]
 
 
 def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol: float = 1e-6, *,
@@ -250,6 +253,8 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
     gens = []
     for coef in sub.basis:
         mat, shift = np.tensordot(coef, a, 1), coef @ b
+        size = np.sqrt(np.sum(mat**2) + np.sum(shift**2))
+        mat, shift = mat / size, shift / size  # unit Frobenius norm of (B, c)
         if space == "data":
             if basis_u is not None:
                 mat, shift = basis_u @ mat @ basis_u.T, basis_u @ shift

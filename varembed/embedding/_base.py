@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._utils.threads import torch_threads
 from .._utils.validation import check_latent_array
 from .functional import EmbeddingFunctional, jitter_for
-from .inference import laplace_log_likelihood, project
+from .inference import project, tube_log_likelihood
 
 __all__ = ["BaseVariationalEmbedding"]
 
@@ -109,14 +109,21 @@ class BaseVariationalEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         return self._as_dtype(self._from_model(u), Z.dtype)
 
     # ----------------------------------------------------------------- scoring
+    def _foot_points(self, U: torch.Tensor) -> torch.Tensor:
+        """Nearest points on the manifold (codes without the prior term)."""
+        return project(self.map_, self.prior_, U, None)
+
     def _log_likelihood(self, U: torch.Tensor) -> torch.Tensor:
-        """Marginal log-likelihood in model coordinates (Laplace at the posterior mode; exact for affine maps)."""
-        s = float(np.sqrt(self.noise_variance_))
-        z = project(self.map_, self.prior_, U, s)
-        return laplace_log_likelihood(self.map_, self.prior_, U, z, s)
+        """Tube-model log-likelihood in model coordinates (exact for affine maps; see :mod:`.inference`)."""
+        return tube_log_likelihood(self.map_, self.prior_, U, self._foot_points(U), float(self.noise_variance_))
 
     def score_samples(self, X):
-        """Log-likelihood of each sample under ``x = phi(z) + eps``, ``z ~ q``, ``eps ~ N(0, noise_variance_ I)``.
+        """Log-likelihood of each sample: ``x = phi(z) + eps``, ``z ~ q``, ``eps`` normal to the manifold.
+
+        ``eps ~ N(0, noise_variance_)`` in each of the ``D - d`` directions
+        normal to the manifold at ``phi(z)`` (the tube model of
+        :mod:`varembed.embedding.inference`; for the PCA solution of the
+        linear estimator this is PPCA's likelihood).
 
         Parameters
         ----------

@@ -17,15 +17,17 @@ a function of the subspace ``span V`` only: a cost on the Grassmann manifold
 ``Gr(D, d)``, minimised here with pymanopt (torch autodiff backend).  Its
 minimisers span the top-``d`` eigenvectors of ``C``: PCA.
 
-Noise floor and conditioning.  ``C = S + sigma^2 I`` with ``S`` the
-maximum-likelihood covariance and ``sigma^2`` the mean discarded eigenvalue of
-``S`` (the PPCA noise variance), floored at ``1e-12 tr(S)/D`` so that ``C`` is
-positive definite for rank-deficient data.  Since adding a multiple of ``I``
-changes no eigenvector, the optimal subspace is the same for every floor; the
-fit first solves the problem with the floor ``tr(S)/D`` (a Riemannian Hessian
-with condition number at most about ``D``, whatever the conditioning of
-``S``), then sets ``sigma^2`` from that subspace and polishes on the final
-density.  Without this continuation trust regions stall on ill-conditioned
+The data density is PPCA's Gaussian (Tipping and Bishop 1999):
+``C = U diag(l) U^T + sigma^2 (I - U U^T)`` with ``l`` the top-``d`` eigenvalues
+of the unbiased covariance ``S`` (as ``sklearn.decomposition.PCA``),
+``U`` their eigenvectors and ``sigma^2`` the mean discarded eigenvalue (floored at
+``1e-12 tr(S)/D``).  With ``continuity=0`` the fitted map pushes the prior
+onto the principal part of ``C`` and ``score`` is PPCA's log-likelihood,
+``PCA.score``.  Conditioning: since adding a multiple of ``I`` changes no
+eigenvector, the fit first solves the problem for ``S + tr(S)/D I`` (a
+Riemannian Hessian with condition number at most about ``D``, whatever the
+conditioning of ``S``), then builds ``C`` from that subspace and polishes on
+it.  Without this continuation trust regions stall on ill-conditioned
 covariances.
 """
 
@@ -147,11 +149,12 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
     mean_ : ndarray of shape (n_features,)
         ``b``, the data mean.
     covariance_ : ndarray of shape (n_features, n_features)
-        Covariance ``C = S + noise_variance_ I`` of the fitted data density.
+        Covariance of the fitted data density, PPCA's
+        ``U diag(explained_variance_) U^T + noise_variance_ (I - U U^T)``.
     explained_variance_ : ndarray of shape (n_components,)
-        Top eigenvalues of ``covariance_`` (Ritz values on the fitted subspace).
+        Top eigenvalues of the unbiased data covariance (as ``PCA.explained_variance_``).
     noise_variance_ : float
-        The noise floor: mean discarded eigenvalue of ``S``, at least
+        Mean discarded eigenvalue (as ``PCA.noise_variance_``), at least
         ``1e-12 tr(S) / n_features``.
     objective_ : float
         ``F`` at the optimum, evaluated exactly (not from the closed form).
@@ -233,18 +236,16 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
 
         mean = X.mean(axis=0)
         xc = X - mean
-        s = xc.T @ xc / n_samples
+        s = xc.T @ xc / (n_samples - 1)
         s = 0.5 * (s + s.T)
         trace = float(np.trace(s))
         tiny = _FLOOR_RTOL * trace / n_features if trace > 0 else 1.0
-        eye = np.eye(n_features)
 
         frame0, _ = np.linalg.qr(numpy_generator(self.random_state).standard_normal((n_features, d)))
         if d == n_features:  # Gr(D, D) is a single point: nothing to optimise
-            noise, n_iter, frame = tiny, 0, np.eye(n_features)
+            noise, n_iter, frame, cov = tiny, 0, np.eye(n_features), s + tiny * np.eye(n_features)
         else:
-            frame, noise, n_iter = self._solve(s, frame0, prior.variance, lam, tiny)
-        cov = s + noise * eye
+            frame, noise, cov, n_iter = self._solve(s, frame0, prior.variance, lam, tiny, n_samples)
 
         # Gauge: rotate to principal axes (eigenvectors of V^T M V), decreasing scale.
         k = _reduced_metric(frame, cov, prior.variance, lam)
@@ -270,8 +271,8 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
             torch.as_tensor(self.embedding_matrix_), torch.as_tensor(mean)))
         return self
 
-    def _solve(self, s, frame0, prior_variance, lam, tiny):
-        """Two-stage Grassmann optimisation; returns (frame, noise floor, iterations)."""
+    def _solve(self, s, frame0, prior_variance, lam, tiny, n_samples):
+        """Two-stage Grassmann optimisation; returns (frame, noise variance, PPCA covariance, iterations)."""
         n_features, d = frame0.shape
         trace = float(np.trace(s))
         eye = np.eye(n_features)
@@ -282,11 +283,15 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
         res1 = minimize_on_manifold(
             manifold, *_grassmann_cost(s + floor1 * eye, prior_variance, lam), frame0, **run
         )
-        # Stage 2: the documented density, PPCA noise floor from the fitted subspace.
-        discarded = (trace - float(np.trace(res1.point.T @ s @ res1.point))) / (n_features - d)
-        noise = max(discarded, tiny)
+        # Stage 2: PPCA's density on the fitted subspace (noise = mean discarded eigenvalue, as PCA)
+        ritz, vecs = np.linalg.eigh(res1.point.T @ s @ res1.point)
+        basis, ritz = res1.point @ vecs, np.maximum(ritz, tiny)
+        n_kept = min(n_samples, n_features)
+        noise = max((trace - float(ritz.sum())) / (n_kept - d), tiny) if n_kept > d else tiny
+        cov = (basis * ritz) @ basis.T + noise * (eye - basis @ basis.T)
+        cov = 0.5 * (cov + cov.T)
         res2 = minimize_on_manifold(
-            manifold, *_grassmann_cost(s + noise * eye, prior_variance, lam), res1.point, **run
+            manifold, *_grassmann_cost(cov, prior_variance, lam), res1.point, **run
         )
         if self.verbose:
             for tag, r in (("continuation", res1), ("final", res2)):
@@ -294,7 +299,7 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
                     f"[LinearVariationalEmbedding] {tag}: {r.n_iter} iterations, "
                     f"|grad| = {r.gradient_norm:.2e} ({r.stopping_criterion.strip()})"
                 )
-        return res2.point, noise, res1.n_iter + res2.n_iter
+        return res2.point, noise, cov, res1.n_iter + res2.n_iter
 
     # ------------------------------------------------------------------ hooks
     def _encode(self, U):
@@ -303,13 +308,6 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
         return ((U - torch.as_tensor(self.mean_, dtype=U.dtype, device=U.device)) @ comp.T) / torch.as_tensor(
             self.scales_, dtype=U.dtype, device=U.device)
 
-    def _log_likelihood(self, U):
-        """Exact marginal ``N(b, W Sigma_q W^T + noise_variance_ I)`` (moment-matched ``Sigma_q`` for the box)."""
-        xc = U.detach().cpu().numpy().astype(np.float64) - self.mean_
-        dim = xc.shape[1]
-        noise = self.noise_variance_
-        signal = self.prior_.variance * self.scales_**2
-        proj = xc @ self.components_.T
-        quad = (xc**2).sum(1) / noise - (proj**2 * (signal / (noise * (noise + signal)))).sum(1)
-        logdet = (dim - signal.size) * np.log(noise) + np.log(noise + signal).sum()
-        return torch.as_tensor(-0.5 * (quad + logdet + dim * np.log(2 * np.pi)))
+    def _foot_points(self, U):
+        """Nearest points of the fitted plane (clamped to the box for a uniform prior)."""
+        return self.prior_.clamp(self._encode(U))
