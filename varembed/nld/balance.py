@@ -1,0 +1,218 @@
+"""The charge balance of a symmetry group, read off the core Lagrangian.
+
+For the learning-rule Lagrangian of :mod:`.lagrangian` and the generator
+``xi`` of one group of a :class:`~varembed.nld.groups.SymmetryFamily`, the
+core (:func:`varembed.core.lagrangian.noether_current`) gives the Noether
+charge ``J`` and its balance ``dJ/dt + J/tau - (breaking)``, which is
+``-<EL, xi>`` off shell and zero on a solution of the modified equation
+(NLD, V1-Eq.8).  For the three kinds of group that balance is linear in the
+group's charge ``Q`` (signed ``|q_A|^2`` or ``sum q_A``) and the kinetic
+feature ``P = q'^T (d xi/dq) q'`` (signed ``|q'_A|^2``; zero for a
+translation)::
+
+    a Q'' + b Q' + c Q - d P = -<EL, xi>   ->   Q'' + 2 gamma Q' + omega^2 Q = s P  on shell
+
+:func:`charge_balance` evaluates the core along a polynomial probe path of
+one group (signs ``+1, +1, -1, -1``: a rescale pair, of which a scale group
+is the special case; ``xi = 1`` for a translation) and solves for
+``(a, b, c, d)``: ``dJ/dt + J/tau`` on ``(Q'', Q')`` and the breaking
+source on ``(Q, P)``.  The fits must be exact (they prove the linear form).
+The translation balance of a one-parameter group is the modified equation
+``m q'' + mu q' + k q = -grad f`` projected on ``1``, so it also gives the
+mass ``m`` and friction ``mu``.  The predictors of :mod:`.predictors`
+integrate this balance and its overdamped reductions; no coefficient of
+theirs is written by hand.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .groups import SymmetryFamily
+from .lagrangian import LearningRule, noether_charge
+
+__all__ = ["ChargeBalance", "charge_balance"]
+
+_N_TIMES = 9
+_FIT_RTOL = 1e-8
+
+
+@dataclass(frozen=True)
+class ChargeBalance:
+    """``inertia Q'' + damping Q' + stiffness Q = gain P`` for one kind of group.
+
+    Attributes
+    ----------
+    kind : str
+        ``"scale"``, ``"rescale"`` or ``"translation"``.
+    inertia, damping, stiffness, gain : float
+        The coefficients read off the core (``m/2, mu/2, k, m`` for a scale
+        group; ``m, mu, k, 0`` for a translation).
+    mass, friction : float
+        ``m`` and ``mu`` of the modified equation ``m q'' + mu q' + k q = -grad f``.
+    dt : float
+        Time per optimiser step (the learning rate; ``t = n eta``).
+    fit_residual : float
+        Relative residual of the fits (round-off when the linear form holds).
+    """
+
+    kind: str
+    inertia: float
+    damping: float
+    stiffness: float
+    gain: float
+    mass: float
+    friction: float
+    dt: float
+    fit_residual: float
+
+    @property
+    def gamma(self) -> float:
+        """Damping rate ``gamma`` of ``Q'' + 2 gamma Q' + omega^2 Q = s P``."""
+        return self.damping / (2.0 * self.inertia)
+
+    @property
+    def omega2(self) -> float:
+        """Squared natural frequency ``omega^2`` (weight decay's spring)."""
+        return self.stiffness / self.inertia
+
+    @property
+    def source_gain(self) -> float:
+        """``s``: the kinetic-symmetry-breaking source per unit of ``P`` (0 for translations)."""
+        return self.gain / self.inertia
+
+    def overdamped(self):
+        """``(rate, gain)`` of ``Q' = -rate Q + gain P`` (inertia dropped)."""
+        return self.stiffness / self.damping, self.gain / self.damping
+
+    def coherent_r4(self):
+        """``(rate, amplitude)`` of ``(r^4)' = -rate r^4 + amplitude |g_hat|^2`` (V1-Eq.17).
+
+        The overdamped balance of a scale group with the coherent velocity
+        ``|q'| = |g| / mu = |g_hat| / (mu r)``, written for ``u = r^4 = Q^2``.
+        """
+        rate, gain = self.overdamped()
+        return 2.0 * rate, 2.0 * gain / self.friction**2
+
+    def steady_angle(self) -> float:
+        """Equilibrium angle per step, ``dt sqrt(omega^2 / s)`` (``Q' = Q'' = 0``: tangential motion)."""
+        return self.dt * math.sqrt(max(self.omega2, 0.0) / self.source_gain)
+
+    def steady_r4(self, ghat_sq):
+        """Equilibrium ``r^4`` of the coherent form for a mean ``|g_hat|^2`` (needs weight decay)."""
+        rate, amplitude = self.coherent_r4()
+        return amplitude * np.asarray(ghat_sq, dtype=np.float64) / rate
+
+
+def charge_balance(rule: LearningRule, family: SymmetryFamily) -> ChargeBalance:
+    """The linear ODE of one group's charge, from the core's Noether current.
+
+    Parameters
+    ----------
+    rule : LearningRule
+        A Euclidean rule (``metric=None``): with a frozen metric the Euclidean
+        charge is not the Noether charge and its balance is not closed.
+    family : SymmetryFamily
+        Only its kind matters (every group of every family of one kind obeys
+        the same balance).
+
+    Returns
+    -------
+    ChargeBalance
+
+    Raises
+    ------
+    TypeError
+        For a non-Euclidean rule.
+    ValueError
+        If the core's balance is not linear in ``(Q'', Q', Q, P)``.
+    """
+    if not isinstance(rule, LearningRule):
+        raise TypeError(f"rule must be a LearningRule, got {type(rule).__name__}")
+    if not rule.euclidean:
+        raise TypeError("the charge balance needs a Euclidean (SGD) rule; a frozen metric changes the charge")
+    kind = "translation" if family.kind == "translation" else "proportional"
+    values = dict(_balances(float(rule.lr), float(rule.momentum), float(rule.weight_decay)))
+    coef, resid = values[kind][0], max(v[1] for v in values.values())
+    translation = values["translation"][0]
+    return ChargeBalance(kind=family.kind, inertia=coef[0], damping=coef[1], stiffness=coef[2], gain=coef[3],
+                         mass=translation[0], friction=translation[1], dt=float(rule.lr), fit_residual=resid)
+
+
+def _probe(dim: int, horizon: float, seed: int):
+    """A cubic path in ``s = t / horizon`` with fixed, well-conditioned coefficients."""
+    rng = np.random.default_rng(seed)
+    c = torch.as_tensor(rng.uniform(0.5, 1.5, (4, dim)) * rng.choice([-1.0, 1.0], (4, dim)), dtype=torch.float64)
+
+    def path(t):
+        s = t[0] / horizon
+        return c[0] + c[1] * s + c[2] * s**2 / 2 + c[3] * s**3 / 6
+
+    return path
+
+
+def _fit(features: np.ndarray, target: np.ndarray):
+    """Least squares with normalised columns; returns (coefficients, relative residual)."""
+    norms = np.linalg.norm(features, axis=0)
+    coef, *_ = np.linalg.lstsq(features / norms, target, rcond=None)
+    coef = coef / norms
+    resid = np.linalg.norm(features @ coef - target) / max(np.linalg.norm(target), np.finfo(float).tiny)
+    return coef, float(resid)
+
+
+def _along(fn, path, times):
+    """``fn(path(t))`` and its first two time derivatives at ``times``."""
+    f = lambda t: fn(path(t))  # noqa: E731
+    d1 = torch.func.jacfwd(f)
+    d2 = torch.func.jacfwd(d1)
+    return [torch.func.vmap(g)(times).reshape(-1).numpy() for g in (f, d1, d2)]
+
+
+def _one_kind(rule, times, horizon, sign, proportional):
+    """``((a, b, c, d), residual)`` of ``a Q'' + b Q' + c Q = d P`` from one core evaluation."""
+    if proportional:
+        def xi(u):
+            return sign * u
+    else:
+        def xi(u):
+            return sign * torch.ones_like(u)
+
+    def charge(u):
+        return (sign * u * u).sum() if proportional else (sign * u).sum()
+
+    path = _probe(sign.numel(), horizon, seed=sign.numel())
+    q, dq, ddq = _along(charge, path, times)
+
+    def kinetic(t):  # P = q'^T (d xi / dq) q'
+        u, du = torch.func.jvp(path, (t,), (torch.ones_like(t),))
+        return (du * torch.func.jvp(xi, (u,), (du,))[1]).sum()
+
+    dyn = noether_charge(rule, xi, path, times)
+    source = dyn.source.numpy()  # kinetic minus potential breaking
+    lhs, resid_l = _fit(np.stack([ddq, dq], 1), dyn.balance.numpy() + source)  # dJ/dt + J/tau
+    if proportional:
+        rhs, resid_r = _fit(np.stack([q, torch.func.vmap(kinetic)(times).numpy()], 1), source)
+    else:
+        (c,), resid_r = _fit(q[:, None], source)
+        rhs = (c, 0.0)
+    return (float(lhs[0]), float(lhs[1]), -float(rhs[0]), float(rhs[1])), max(resid_l, resid_r)
+
+
+@functools.lru_cache(maxsize=32)
+def _balances(lr, momentum, weight_decay):
+    rule = LearningRule(lr=lr, momentum=momentum, weight_decay=weight_decay)
+    horizon = min(1.0, rule.tau)  # the time factor e^{t/tau} stays O(1) over the probe
+    times = torch.linspace(0.0, horizon, _N_TIMES, dtype=torch.float64)[:, None]
+    out = (("proportional", _one_kind(rule, times, horizon, torch.tensor([1.0, 1.0, -1.0, -1.0],
+                                                                          dtype=torch.float64), True)),
+           ("translation", _one_kind(rule, times, horizon, torch.ones(1, dtype=torch.float64), False)))
+    worst = max(v[1] for _, v in out)
+    if not worst < _FIT_RTOL:
+        raise ValueError("the core's charge balance is not linear in (Q'', Q', Q, P) "
+                         f"(relative fit residual {worst:.1e})")
+    return out
