@@ -35,7 +35,7 @@ def test_recursion_verdict_names_the_batchnorm_eps():
         model = bn_mlp(32, 8, 5, eps=eps, random_state=0)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, weight_decay=1e-3)
         tracker = NoetherTracker(model, opt, [f for f in find_symmetries(model) if f.kind == "scale"])
-        train(model, opt, X, y, 100, batch_size=128, random_state=1)
+        train(model, opt, X, y, 30, batch_size=128, random_state=1)
         verdicts[eps] = assess(tracker.history()[0])
     exact, broken = verdicts[1e-12].verdict("exact recursion"), verdicts[1e-5].verdict("exact recursion")
     assert exact.status == "holds" and exact.error < 1e-11

@@ -38,7 +38,7 @@ from .lagrangian import LearningRule, noether_charge
 
 __all__ = ["ChargeBalance", "charge_balance"]
 
-_N_TIMES = 9
+_N_TIMES = 12
 _FIT_RTOL = 1e-8
 
 
@@ -145,15 +145,25 @@ def charge_balance(rule: LearningRule, family: SymmetryFamily) -> ChargeBalance:
 
 
 def _probe(dim: int, horizon: float, seed: int):
-    """A cubic path in ``s = t / horizon`` with fixed, well-conditioned coefficients."""
+    """A cubic path ``u(t)`` with fixed, well-conditioned coefficients over ``[0, horizon]``.
+
+    Returns the torch path ``t (1,) -> u (dim,)`` for the core and
+    ``jet(times) -> (u, u', u'')`` in NumPy, shape ``(len(times), dim)`` each.
+    """
     rng = np.random.default_rng(seed)
-    c = torch.as_tensor(rng.uniform(0.5, 1.5, (4, dim)) * rng.choice([-1.0, 1.0], (4, dim)), dtype=torch.float64)
+    c = rng.uniform(0.5, 1.5, (4, dim)) * rng.choice([-1.0, 1.0], (4, dim))
+    c = c / (np.array([[1.0], [1.0], [2.0], [6.0]]) * horizon ** np.arange(4)[:, None])
+    ct = torch.as_tensor(c, dtype=torch.float64)
 
     def path(t):
-        s = t[0] / horizon
-        return c[0] + c[1] * s + c[2] * s**2 / 2 + c[3] * s**3 / 6
+        return ct[0] + t * (ct[1] + t * (ct[2] + t * ct[3]))
 
-    return path
+    def jet(times):
+        t = np.asarray(times, dtype=np.float64).reshape(-1, 1)
+        return (c[0] + t * (c[1] + t * (c[2] + t * c[3])), c[1] + t * (2 * c[2] + 3 * t * c[3]),
+                2 * c[2] + 6 * t * c[3])
+
+    return path, jet
 
 
 def _fit(features: np.ndarray, target: np.ndarray):
@@ -165,54 +175,43 @@ def _fit(features: np.ndarray, target: np.ndarray):
     return coef, float(resid)
 
 
-def _along(fn, path, times):
-    """``fn(path(t))`` and its first two time derivatives at ``times``."""
-    f = lambda t: fn(path(t))  # noqa: E731
-    d1 = torch.func.jacfwd(f)
-    d2 = torch.func.jacfwd(d1)
-    return [torch.func.vmap(g)(times).reshape(-1).numpy() for g in (f, d1, d2)]
+def _fitted(rule, horizon):
+    """``{kind: ((a, b, c, d), residual)}`` of ``a Q'' + b Q' + c Q = d P`` from one core evaluation.
 
+    The probe field has a rescale block ``x`` (``xi = S x``, ``S = diag(1, 1, -1, -1)``) and a
+    translation coordinate ``z`` (``xi = 1``); the core's charge and breaking are then sums over
+    the two, and the fits separate them by their features along the path: ``Q = x^T S x``,
+    ``C = z``, their time derivatives, and ``P = x'^T S x'``.
+    """
+    times = torch.linspace(0.0, horizon, _N_TIMES, dtype=torch.float64)[:, None]
+    sign = np.array([1.0, 1.0, -1.0, -1.0])
+    path, jet = _probe(sign.size + 1, horizon, seed=0)
+    u, du, ddu = jet(times.numpy())
+    x, dx, ddx = u[:, :-1], du[:, :-1], ddu[:, :-1]
+    q, dq, ddq = (x * x) @ sign, 2 * (x * dx) @ sign, 2 * (dx * dx + x * ddx) @ sign
+    p = (dx * dx) @ sign
+    c, dc, ddc = u[:, -1], du[:, -1], ddu[:, -1]
+    scale = torch.as_tensor(np.append(sign, 0.0))
+    shift = torch.as_tensor(np.append(np.zeros_like(sign), 1.0))
 
-def _one_kind(rule, times, horizon, sign, proportional):
-    """``((a, b, c, d), residual)`` of ``a Q'' + b Q' + c Q = d P`` from one core evaluation."""
-    if proportional:
-        def xi(u):
-            return sign * u
-    else:
-        def xi(u):
-            return sign * torch.ones_like(u)
-
-    def charge(u):
-        return (sign * u * u).sum() if proportional else (sign * u).sum()
-
-    path = _probe(sign.numel(), horizon, seed=sign.numel())
-    q, dq, ddq = _along(charge, path, times)
-
-    def kinetic(t):  # P = q'^T (d xi / dq) q'
-        u, du = torch.func.jvp(path, (t,), (torch.ones_like(t),))
-        return (du * torch.func.jvp(xi, (u,), (du,))[1]).sum()
+    def xi(v):
+        return scale * v + shift
 
     dyn = noether_charge(rule, xi, path, times)
     source = dyn.source.numpy()  # kinetic minus potential breaking
-    lhs, resid_l = _fit(np.stack([ddq, dq], 1), dyn.balance.numpy() + source)  # dJ/dt + J/tau
-    if proportional:
-        rhs, resid_r = _fit(np.stack([q, torch.func.vmap(kinetic)(times).numpy()], 1), source)
-    else:
-        (c,), resid_r = _fit(q[:, None], source)
-        rhs = (c, 0.0)
-    return (float(lhs[0]), float(lhs[1]), -float(rhs[0]), float(rhs[1])), max(resid_l, resid_r)
+    lhs, resid_l = _fit(np.stack([ddq, dq, ddc, dc], 1), dyn.balance.numpy() + source)  # dJ/dt + J/tau
+    rhs, resid_r = _fit(np.stack([q, p, c], 1), source)
+    resid = max(resid_l, resid_r)
+    return {"proportional": ((float(lhs[0]), float(lhs[1]), -float(rhs[0]), float(rhs[1])), resid),
+            "translation": ((float(lhs[2]), float(lhs[3]), -float(rhs[2]), 0.0), resid)}
 
 
 @functools.lru_cache(maxsize=32)
 def _balances(lr, momentum, weight_decay):
     rule = LearningRule(lr=lr, momentum=momentum, weight_decay=weight_decay)
-    horizon = min(1.0, rule.tau)  # the time factor e^{t/tau} stays O(1) over the probe
-    times = torch.linspace(0.0, horizon, _N_TIMES, dtype=torch.float64)[:, None]
-    out = (("proportional", _one_kind(rule, times, horizon, torch.tensor([1.0, 1.0, -1.0, -1.0],
-                                                                          dtype=torch.float64), True)),
-           ("translation", _one_kind(rule, times, horizon, torch.ones(1, dtype=torch.float64), False)))
-    worst = max(v[1] for _, v in out)
+    out = _fitted(rule, horizon=min(1.0, rule.tau))  # the time factor e^{t/tau} stays O(1) over the probe
+    worst = max(v[1] for v in out.values())
     if not worst < _FIT_RTOL:
         raise ValueError("the core's charge balance is not linear in (Q'', Q', Q, P) "
                          f"(relative fit residual {worst:.1e})")
-    return out
+    return tuple(out.items())
