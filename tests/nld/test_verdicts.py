@@ -50,3 +50,17 @@ def test_line_wraps_without_splitting_equalities(momentum):
     assert "kappa =" in line and not any(row.rstrip().endswith("=") for row in line.splitlines())
     with pytest.raises(KeyError, match="no verdict"):
         assess(momentum["translation"]).verdict("NLD closed form")
+
+
+@pytest.mark.parametrize("err, kappa, beta, status, phrase", [
+    (0.58, 1.24, 0.9, "fails", "drops the inertia term"),  # digits, full batch, eta = 0.05: measured 58%
+    (0.10, 1.00, 0.9, "approximate", "terminal velocity"),
+    (0.01, 1.00, 0.9, "holds", "coherent gradients holds"),
+    (2.20, 0.08, 0.9, "fails", "momentum buffer"),
+    (0.90, 0.30, 0.0, "fails", "not the gradient"),
+])
+def test_closed_form_verdict_rules(err, kappa, beta, status, phrase):
+    from varembed.nld.verdicts import _closed_form
+
+    v = _closed_form(err, np.full((10, 3), kappa), beta, 0.5)
+    assert v.status == status and phrase in v.reason and v.error == err

@@ -40,7 +40,7 @@ def format_report(results: Sequence) -> str:
     lines = [f"Noether's Learning Dynamics on load_digits: the squared norm |w_i|^2 of each of the {p['hidden']} "
              f"filters feeding BatchNorm (eps={p['eps']:g}), measured against three predictions.", ""]
     for r in results:
-        lines.append(f"{r.regime} - {r.description}; {_settings(r.params)}")
+        lines.append(f"{r.regime} regime: {r.description}; {_settings(r.params)}")
         lines += [v.line() for v in r.assessment.verdicts]
         lines.append(_balance_line(r))
     lines += ["", "Terms:"]
@@ -109,7 +109,7 @@ def plot_experiments(results: Sequence, path, channels: int = 4):
         for v in a.verdicts:  # from step 1: at step 0 every prediction starts at the measured value
             err = np.abs(a.predictions[v.predictor] - h.charge).max(1) / scale
             row[1].semilogy(t[1:], err[1:], color="k" if v.predictor == "exact recursion" else None,
-                            **_STYLE[v.predictor], label=f"{v.predictor}: {v.status} (max {format_error(v.error)})")
+                            **_STYLE[v.predictor], label=f"{v.predictor}: {v.status}, max {format_error(v.error)}")
         row[1].set(xlabel=r"time $t = n\eta$", ylabel="relative error of $|w_i|^2$ (max over channels)",
                    title=f"{r.regime}: error of each prediction over time\n"
                          rf"median coherence $\kappa$ = {np.nanmedian(a.kappa):.2f}")
