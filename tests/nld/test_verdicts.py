@@ -64,3 +64,10 @@ def test_closed_form_verdict_rules(err, kappa, beta, status, phrase):
 
     v = _closed_form(err, np.full((10, 3), kappa), beta, 0.5)
     assert v.status == status and phrase in v.reason and v.error == err
+
+
+def test_format_error():
+    from varembed.nld.verdicts import format_error
+
+    assert [format_error(e) for e in (1.23e-4, 0.048, 0.58, 2.226)] == ["1.2e-04", "0.048 (4.8%)", "0.58 (58%)",
+                                                                         "2.2 (223%)"]

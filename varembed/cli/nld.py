@@ -66,7 +66,7 @@ def _settings(args) -> dict:
         given["batch_size"] = given["batch_size"] or None
     if given and args.regime == "both":
         flags = ", ".join("--" + k.replace("_", "-") for k in given)
-        raise CLIError(f"{flags} override one regime: add --regime coherent or --regime noisy")
+        raise CLIError(f"overriding {flags} needs one regime: add --regime coherent or --regime noisy")
     return given
 
 

@@ -109,8 +109,10 @@ class Assessment:
 
 
 def format_error(err: float) -> str:
-    """``1.2e-04`` below 1 %, ``2.2 (222%)`` above."""
-    return f"{err:.2g} ({100 * err:.0f}%)" if err >= 1e-2 else f"{err:.1e}"
+    """``1.2e-04`` below 1 %, ``0.048 (4.8%)`` or ``2.2 (222%)`` above."""
+    if err < 1e-2:
+        return f"{err:.1e}"
+    return f"{err:.2g} ({100 * err:.{0 if err >= 0.1 else 1}f}%)"
 
 
 def _violation(h: ChargeHistory) -> float:
