@@ -12,16 +12,17 @@ translation)::
 
     a Q'' + b Q' + c Q - d P = -<EL, xi>   ->   Q'' + 2 gamma Q' + omega^2 Q = s P  on shell
 
-:func:`charge_balance` evaluates the core along a polynomial probe path of
-one group (signs ``+1, +1, -1, -1``: a rescale pair, of which a scale group
-is the special case; ``xi = 1`` for a translation) and solves for
-``(a, b, c, d)``: ``dJ/dt + J/tau`` on ``(Q'', Q')`` and the breaking
-source on ``(Q, P)``.  The fits must be exact (they prove the linear form).
-The translation balance of a one-parameter group is the modified equation
-``m q'' + mu q' + k q = -grad f`` projected on ``1``, so it also gives the
-mass ``m`` and friction ``mu``.  The predictors of :mod:`.predictors`
-integrate this balance and its overdamped reductions; no coefficient of
-theirs is written by hand.
+:func:`charge_balance` evaluates the core once per learning rule, along a
+cubic probe path of a field with a rescale block (signs ``+1, +1, -1, -1``;
+a scale group is the all-plus special case) and one translation coordinate
+(``xi = 1``), and solves for ``(a, b, c, d)`` of both kinds:
+``dJ/dt + J/tau`` on ``(Q'', Q')`` and the breaking source on ``(Q, P)``.
+The fits must be exact (they prove the linear form; coefficients carry
+round-off of about 1e-12 of the largest term).  The translation balance of
+one coordinate is the modified equation ``m q'' + mu q' + k q = -grad f``
+projected on ``1``, so it also gives the mass ``m`` and the friction ``mu``.
+The predictors of :mod:`.predictors` integrate this balance and its
+overdamped reductions; no coefficient of theirs is written by hand.
 """
 
 from __future__ import annotations
