@@ -14,7 +14,7 @@ from varembed.nld import (
 )
 from varembed.nld.experiment import bn_mlp
 
-RULES = [(0.05, 0.9, 1e-3), (0.1, 0.0, 5e-3), (1e-4, 0.0, 0.0)]  # the first two: the momentum and sgd fixtures
+RULES = [(0.05, 0.9, 1e-3), (0.1, 0.0, 5e-3), (0.05, 0.0, 5e-3)]  # the rules of the momentum, sgd, sgd_half runs
 
 
 @pytest.fixture(scope="module")
