@@ -85,13 +85,11 @@ def _tex_settings(p: dict) -> str:
 
 def plot_experiments(results: Sequence, path, channels: int = 4):
     """One row per run: predicted against measured ``|w_i|^2``, and the errors over time (PNG at ``path``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the user's backend is never touched
 
     rows = len(results)
-    fig, axes = plt.subplots(rows, 2, figsize=(12, 4.6 * rows), squeeze=False)
+    fig = Figure(figsize=(12, 4.6 * rows))
+    axes = fig.subplots(rows, 2, squeeze=False)
     # fixed margins (tight_layout measures every tick label and costs more than the drawing)
     height = 4.6 * rows
     fig.subplots_adjust(left=0.075, right=0.985, bottom=0.55 / height, top=1 - 0.62 / height, wspace=0.24,
@@ -120,5 +118,4 @@ def plot_experiments(results: Sequence, path, channels: int = 4):
                          rf"median coherence $\kappa$ = {np.nanmedian(a.kappa):.2f}")
         row[1].legend(fontsize=8, loc="lower right")
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
