@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from varembed import LinearVariationalEmbedding
 from varembed.diagnostics import DiagnosticsReport, diagnose, euler_lagrange_residual
@@ -81,3 +82,16 @@ def test_plot_d1_and_errors():
         emb3.diagnose(n_samples=64, random_state=0).plot()
     with pytest.raises(ValueError, match="spaces"):
         diagnose(emb3, spaces=("phase",))
+
+
+def test_verdict_flips_between_a_solution_and_an_unconverged_map(report):
+    emb, rep = report
+    assert rep.verdicts[0].startswith("stationary: yes") and "Ward identities: hold" in rep.verdicts[1]
+    assert str(rep).splitlines()[1].startswith("  * stationary: yes")
+    # the same functional at a map that is not its optimum: the PCA frame, scaled by 1.5
+    w = torch.as_tensor(1.5 * emb.embedding_matrix_)
+    b = torch.as_tensor(emb.mean_)
+    off = StubEmbedding(emb.prior_, emb.density_, lambda z: w @ z + b, emb.continuity)
+    bad = diagnose(off, n_samples=4096, random_state=0)
+    assert bad.verdicts[0].startswith("stationary: NO") and bad.rho_el > 0.05
+    assert "violated" in bad.verdicts[1]

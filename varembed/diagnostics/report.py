@@ -13,6 +13,7 @@ from .generators import SPACES
 from .jet import embedding_jet
 from .residual import ELResidual, boundary_residual, residual_from_jet
 from .symmetries import KINDS, SymmetrySearch, find_symmetries
+from .verdicts import TERMS, THEORY_PAGE, verdicts
 from .ward import WardIdentities, ward_identities
 
 __all__ = ["DiagnosticsReport", "diagnose"]
@@ -112,15 +113,28 @@ class DiagnosticsReport:
             "boundary": self.boundary,
             "smoothness": self.smoothness,
             "ward": self.ward.to_dict(),
+            "verdicts": self.verdicts,
             "symmetries": syms,
             "seconds": self.seconds,
         }
+
+    @property
+    def verdicts(self) -> list:
+        """Plain-language conclusions (see :mod:`varembed.diagnostics.verdicts`)."""
+        return verdicts(self)
 
     def __str__(self) -> str:
         w = self.ward
         lines = [
             f"Diagnostics of {self.estimator}: d={self.latent_dim} -> D={self.data_dim}, "
             f"prior={self.prior}, density={self.density}, lam={self.continuity:g}",
+            *[f"  * {v}" for v in self.verdicts],
+            "",
+            "Terms:",
+            *[f"  {k:16s} {v}" for k, v in TERMS.items()],
+            f"  (theory: {THEORY_PAGE})",
+            "",
+            "Details:",
             f"  latent samples: {self.residual.z.shape[0]}    S_ref = sqrt(E_p|s|^2) = {_fmt(self.s_ref)}",
             "",
             "  Euler-Lagrange residual r = s(phi) - P grad log q - div P",
