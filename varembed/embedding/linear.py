@@ -264,7 +264,7 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
         self.n_iter_ = n_iter
         self.dtype_, self.device_ = torch.float64, torch.device("cpu")
         self.prior_ = prior
-        self.density_ = GaussianDensity(torch.as_tensor(mean), torch.as_tensor(cov))
+        self.density_ = GaussianDensity(torch.as_tensor(mean), torch.as_tensor(cov), n_samples=n_samples)
         self.map_ = SmoothMLPMap(d, n_features, (), weight=torch.as_tensor(self.embedding_matrix_),
                                  bias=torch.as_tensor(mean)).requires_grad_(False)
         self.objective_ = float(EmbeddingFunctional(prior, self.density_, lam).affine_gaussian(

@@ -10,6 +10,9 @@ diagnostics) is a :class:`Density`:
   autograd (``log_prob`` part ``None`` for a score-only model);
 * ``sample(n, generator)`` -- draws from ``p`` with a private generator
   (diagnostics need samples of the density, never the training data);
+* ``training_sample(generator)`` -- the data the density was built from (a
+  KDE: its centres), or a sample of the same size drawn from it (a fitted
+  parametric family); optional, the calibrated symmetry tests use it;
 * ``to(device, dtype)`` -- a copy elsewhere;
 * ``score_norm_sq()`` -- the reference scale ``E_{x~p} |s(x)|^2`` of the
   Euler-Lagrange residual.
@@ -81,6 +84,13 @@ class Density(ABC):
     def device(self) -> torch.device:
         """Device of the density's tensors."""
         return getattr(self, self._tensor_attr).device
+
+    def training_sample(self, generator: torch.Generator) -> torch.Tensor:
+        """The data it was built from, or as many draws from itself; ``NotImplementedError`` if unknown."""
+        n = getattr(self, "n_samples", None)
+        if n is None:
+            raise NotImplementedError(f"{type(self).__name__} does not know the size of the data it was built from")
+        return self.sample(int(n), generator)
 
     @torch.no_grad()
     def log_prob_and_score(self, x: torch.Tensor, chunk: int = 65536):

@@ -21,19 +21,30 @@ GMM_COMPONENTS = 10
 
 
 def ppca_gaussian(X: np.ndarray, n_components: int):
-    """``N(mean, S + noise I)`` with the PPCA noise floor (mean discarded eigenvalue)."""
+    """PPCA's Gaussian ``N(mean, U diag(l) U^T + noise (I - U U^T))`` of ``X``, as ``sklearn.decomposition.PCA``.
+
+    ``l``, ``U``: the top ``n_components`` eigenpairs of the unbiased covariance;
+    ``noise``: the mean of the other ``min(n, D) - n_components`` eigenvalues
+    (floored at ``1e-12 tr(S) / D``).
+
+    Returns
+    -------
+    mean (D,), cov (D, D), noise : ndarray, ndarray, float
+    """
     n, dim = X.shape
     mean = X.mean(0)
     xc = X - mean
-    s = xc.T @ xc / n
+    s = xc.T @ xc / max(n - 1, 1)
     s = 0.5 * (s + s.T)
     trace = float(np.trace(s))
     tiny = 1e-12 * trace / dim if trace > 0 else 1.0
-    evals = np.linalg.eigvalsh(s)[::-1]
-    noise = float(evals[n_components:].mean()) if dim > n_components else 0.0
-    noise = max(noise, tiny)
-    cov = s + noise * np.eye(dim)
-    return mean, cov, noise
+    evals, vecs = np.linalg.eigh(s)
+    evals, vecs = np.maximum(evals[::-1], tiny), vecs[:, ::-1]
+    kept = min(n, dim)
+    noise = max(float(evals[n_components:kept].mean()), tiny) if kept > n_components else tiny
+    u = vecs[:, :n_components]
+    cov = (u * evals[:n_components]) @ u.T + noise * (np.eye(dim) - u @ u.T)
+    return mean, 0.5 * (cov + cov.T), noise
 
 
 def make_density(spec, X: np.ndarray, *, n_components: int, bandwidth, kde_neighbors=None, data_mean, data_scale,
@@ -67,7 +78,8 @@ def make_density(spec, X: np.ndarray, *, n_components: int, bandwidth, kde_neigh
             raise ValueError(f"density must be one of {list(DENSITY_NAMES)}, a GaussianMixture or a density object, got {spec!r}")
         if spec == "gaussian":
             mean, cov, noise = ppca_gaussian(X, n_components)
-            return GaussianDensity(as_t(mean), as_t(cov)), {"bandwidth": float(np.sqrt(noise)), "noise_variance": noise}
+            return (GaussianDensity(as_t(mean), as_t(cov), n_samples=n),
+                    {"bandwidth": float(np.sqrt(noise)), "noise_variance": noise})
         if spec == "kde":
             h = resolve_bandwidth(bandwidth, X, intrinsic_dim=n_components)
             warn_small_bandwidth(h, X)
@@ -81,7 +93,7 @@ def make_density(spec, X: np.ndarray, *, n_components: int, bandwidth, kde_neigh
             gm.set_params(random_state=random_state)
         gm.set_params(n_components=min(gm.n_components, n))
         gm.fit(X)
-        dens = MixtureDensity.from_sklearn(gm, dtype=dtype, device=device)
+        dens = MixtureDensity.from_sklearn(gm, dtype=dtype, device=device, n_samples=n)
         # transform's noise scale: the median component width
         widths = 1.0 / np.abs(np.asarray(np.diagonal(dens.precision_cholesky.detach().cpu().numpy(), axis1=1, axis2=2)))
         return dens, {"bandwidth": float(np.median(widths))}

@@ -22,6 +22,8 @@ class GaussianDensity(Density):
     mean : Tensor of shape (D,)
     cov : Tensor of shape (D, D)
         Symmetric positive definite.
+    n_samples : int, optional
+        Size of the sample the density was estimated from (for :meth:`training_sample`).
 
     Attributes
     ----------
@@ -31,9 +33,10 @@ class GaussianDensity(Density):
 
     name = "gaussian"
 
-    def __init__(self, mean: torch.Tensor, cov: torch.Tensor):
+    def __init__(self, mean: torch.Tensor, cov: torch.Tensor, *, n_samples=None):
         self.mean = mean
         self.cov = cov
+        self.n_samples = n_samples
         self.dim = int(mean.shape[-1])
         chol, info = torch.linalg.cholesky_ex(cov)
         if int(info) != 0:
@@ -42,7 +45,8 @@ class GaussianDensity(Density):
         self.half_logdet = torch.log(torch.diagonal(chol)).sum()
 
     def to(self, device=None, dtype=None) -> "GaussianDensity":
-        return GaussianDensity(self.mean.to(device=device, dtype=dtype), self.cov.to(device=device, dtype=dtype))
+        return GaussianDensity(self.mean.to(device=device, dtype=dtype), self.cov.to(device=device, dtype=dtype),
+                               n_samples=self.n_samples)
 
     def _columns(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean).reshape(-1, self.dim).T  # (D, B)

@@ -154,6 +154,10 @@ class GaussianKDE(Density):
         x = self.centres.detach().cpu().double()[idx] + self.bandwidth * eps
         return x.to(dtype=self.dtype, device=self.device)
 
+    def training_sample(self, generator: torch.Generator) -> torch.Tensor:
+        """The centres: the data the KDE was built from."""
+        return self.centres
+
     def score_norm_sq(self, n_samples: int = 4096, seed: int = 0) -> float:
         """Monte-Carlo ``E_{x~p} |s(x)|^2`` (fixed seed), always with the exact (untruncated) sum."""
         exact = self.to("cpu", torch.float64)

@@ -39,8 +39,8 @@ class MixtureDensity(Density):
         self._logdet = torch.log(torch.diagonal(precision_cholesky, dim1=-2, dim2=-1)).sum(-1)
 
     @classmethod
-    def from_sklearn(cls, gm, dtype=torch.float64, device="cpu") -> "MixtureDensity":
-        """Convert a fitted ``GaussianMixture``."""
+    def from_sklearn(cls, gm, dtype=torch.float64, device="cpu", n_samples=None) -> "MixtureDensity":
+        """Convert a fitted ``GaussianMixture`` (``n_samples``: its training-set size, for :meth:`training_sample`)."""
         K, D = gm.means_.shape
         pc = np.asarray(gm.precisions_cholesky_, dtype=np.float64)
         if gm.covariance_type == "full":
@@ -52,14 +52,18 @@ class MixtureDensity(Density):
         else:  # spherical
             chol = np.stack([np.eye(D) * v for v in pc])
         as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
-        return cls(as_t(gm.weights_), as_t(gm.means_), as_t(chol))
+        out = cls(as_t(gm.weights_), as_t(gm.means_), as_t(chol))
+        out.n_samples = n_samples
+        return out
 
     def to(self, device=None, dtype=None) -> "MixtureDensity":
-        return MixtureDensity(
+        out = MixtureDensity(
             self.weights.to(device=device, dtype=dtype),
             self.means.to(device=device, dtype=dtype),
             self.precision_cholesky.to(device=device, dtype=dtype),
         )
+        out.n_samples = getattr(self, "n_samples", None)
+        return out
 
     def _whitened(self, x):
         # y_k = L_k^T (x - mu_k), shape (..., K, D)

@@ -121,6 +121,11 @@ class StandardizedDensity(Density):
         lp, s = self.base.log_prob_and_score(self._raw(u))
         return (None if lp is None else lp + self._logjac), self.scale * s
 
+    def training_sample(self, generator):
+        """The base density's training sample, standardised."""
+        x = self.base.training_sample(generator)
+        return (x.to(self.mean) - self.mean) / self.scale
+
     def sample(self, n, generator):
         """Draws of the base density, standardised."""
         x = self.base.sample(n, generator)
