@@ -37,6 +37,8 @@ __all__ = [
 class RankDecision:
     """How many values of a spectrum count as zero, and the evidence.
 
+    Returned by :func:`count_zero`; ``gap`` says how clear the decision is.
+
     Attributes
     ----------
     n_zero : int

@@ -11,7 +11,7 @@ from .._utils.random import torch_generator
 
 __all__ = [
     "resolve_estimator", "latent_points", "torch_generator", "reference_score_scale", "density_samples",
-    "box_faces", "batched_field_jet",
+    "box_faces", "batched_field_jet", "prepare",
 ]
 
 
@@ -33,6 +33,14 @@ def resolve_estimator(estimator):
     functional = estimator.functional()
     field = estimator.field()
     return functional, field
+
+
+def prepare(estimator, method: str, methods, z, n_samples, random_state):
+    """Check ``method`` and return ``(functional, field, latent points)`` of a fitted estimator."""
+    if method not in methods:
+        raise ValueError(f"method must be one of {list(methods)}, got {method!r}")
+    functional, field = resolve_estimator(estimator)
+    return functional, field, latent_points(functional, z, n_samples, random_state)
 
 
 def batched_field_jet(estimator):

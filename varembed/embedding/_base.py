@@ -75,6 +75,9 @@ class BaseVariationalEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def transform(self, X):
         """Latent codes of ``X``: the posterior mode ``argmin_z |x - phi(z)|^2 / (2 s^2) - log q(z)``.
 
+        ``s`` is the observation-noise scale of the estimator (see its
+        ``transform_noise`` where it has one; ``sqrt(noise_variance_)`` otherwise).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -96,6 +99,7 @@ class BaseVariationalEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         Parameters
         ----------
         Z : array-like of shape (n_samples, n_components)
+            Latent codes: from ``transform``, a grid, or samples of the prior.
 
         Returns
         -------

@@ -260,8 +260,10 @@ class VariationalEmbedding(BaseVariationalEmbedding):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (at least 2 samples; finite, real).
-        y : Ignored
+            The samples whose density is embedded (at least 2; finite, real;
+            float32 input is computed in ``dtype`` all the same).
+        y : None
+            Ignored (scikit-learn API).
 
         Returns
         -------

@@ -47,6 +47,8 @@ _FIT_RTOL = 1e-8
 class ChargeBalance:
     """``inertia Q'' + damping Q' + stiffness Q = gain P`` for one kind of group.
 
+    Read off the core's Noether current of the learning Lagrangian, not derived by hand.
+
     Attributes
     ----------
     kind : str

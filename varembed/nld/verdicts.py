@@ -48,6 +48,8 @@ _CLOSED_FORM_ROUGH = 0.2  # up to this error a coherent-gradient closed form is 
 class Verdict:
     """Whether one predictor works on a run, and why (not).
 
+    ``status`` is the one-word verdict, ``reason`` the sentence a user reads.
+
     Attributes
     ----------
     predictor : str

@@ -52,6 +52,8 @@ __all__ = [
 class Activation:
     """A smooth elementwise nonlinearity with its first two derivatives.
 
+    The jets push values, tangents and second-order rows through it together.
+
     Attributes
     ----------
     name : str
