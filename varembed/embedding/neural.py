@@ -129,6 +129,11 @@ class VariationalEmbedding(BaseVariationalEmbedding):
     callback : callable or None, default=None
         ``callback(iteration, objective, estimator)`` at every evaluation of
         the convergence check; returning ``True`` stops the training.
+    distributed : bool, default=False
+        Data-parallel training under ``torch.distributed`` (one process per
+        device, launched with ``torchrun``): every rank draws its own latent
+        batch of ``batch_size`` points and the gradients are averaged, i.e.
+        one fit with ``world_size x batch_size`` samples per step.
     device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
     dtype : {None, "float32", "float64"}, default=None
         ``None`` is float64 on CPU and float32 on CUDA.
@@ -209,6 +214,7 @@ class VariationalEmbedding(BaseVariationalEmbedding):
         "polish_iter": [Interval(Integral, 0, None, closed="left")],
         "transform_noise": [StrOptions({"residual", "bandwidth"}), Interval(Real, 0, None, closed="neither")],
         "callback": [callable, None],
+        "distributed": ["boolean"],
         "device": [str, torch.device, None],
         "dtype": [StrOptions({"float32", "float64"}), torch.dtype, type, None],
         "n_jobs": [Integral, None],
@@ -220,7 +226,7 @@ class VariationalEmbedding(BaseVariationalEmbedding):
                  kde_neighbors=None, n_neighbors=10, continuity=5e-2, smoothness="auto", bending="auto",
                  hidden=(128, 128, 128), activation="tanh", init="isomap", standardize="scalar", max_iter=600,
                  batch_size=256, learning_rate=1e-3, lr_schedule="cosine", clip_grad=10.0, n_iter_no_change=10,
-                 tol=1e-4, polish_iter=0, transform_noise="residual", callback=None, device="auto", dtype=None,
+                 tol=1e-4, polish_iter=0, transform_noise="residual", callback=None, distributed=False, device="auto", dtype=None,
                  n_jobs=None, random_state=None, verbose=0):
         self.n_components = n_components
         self.prior = prior
@@ -246,6 +252,7 @@ class VariationalEmbedding(BaseVariationalEmbedding):
         self.polish_iter = polish_iter
         self.transform_noise = transform_noise
         self.callback = callback
+        self.distributed = distributed
         self.device = device
         self.dtype = dtype
         self.n_jobs = n_jobs
@@ -388,12 +395,20 @@ class VariationalEmbedding(BaseVariationalEmbedding):
     def _train(self, objective, gen, z_val, has_lp):
         max_iter = int(self.max_iter)
         callback = None if self.callback is None else (lambda it, val: self.callback(it, val, self))
+        reduce = None
+        if self.distributed:  # same start everywhere, one latent stream per rank, averaged gradients
+            from .distributed import GradientAverager, broadcast_parameters, world
+
+            rank, size = world()
+            broadcast_parameters(objective.module)
+            gen = torch_generator(spawn_seeds(int(gen.initial_seed()), size)[rank], self.device_)
+            reduce = GradientAverager(objective.module.parameters())
         return train_adam(objective, max_iter=max_iter, batch_size=int(self.batch_size),
                           learning_rate=float(self.learning_rate), schedule=self.lr_schedule,
                           clip_grad=self.clip_grad, generator=gen, z_val=z_val,
                           eval_every=max(1, min(MAX_EVAL_EVERY, max_iter // N_EVALUATIONS)),
                           n_iter_no_change=self.n_iter_no_change, tol=float(self.tol), verbose=int(self.verbose),
-                          has_log_prob=has_lp, callback=callback)
+                          has_log_prob=has_lp, callback=callback, reduce_gradients=reduce)
 
     def _polish(self, objective, z_val, n_iter, has_lp, t0) -> int:
         """Full-batch L-BFGS on the prior's quadrature; appends a ``stage="polish"`` entry to ``history_``."""

@@ -122,13 +122,16 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
 def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, learning_rate: float,
                schedule: str, clip_grad, generator: torch.Generator, z_val: torch.Tensor, eval_every: int,
                n_iter_no_change, tol: float, verbose: int = 0, has_log_prob: bool = True, callback=None,
-               desc: str = "VariationalEmbedding"):
+               reduce_gradients=None, desc: str = "VariationalEmbedding"):
     """Adam with schedule, clipping and a convergence check; restores the best parameters if the last are worse.
 
     Parameters
     ----------
     callback : callable, optional
         ``callback(iteration, objective) -> bool`` at every evaluation; ``True`` stops.
+    reduce_gradients : callable, optional
+        Called after every backward pass (data-parallel training averages the
+        gradients across ranks there; see :mod:`.distributed`).
 
     Returns
     -------
@@ -166,6 +169,8 @@ def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, 
         opt.zero_grad(set_to_none=True)
         loss = -objective.mean(z, directions=directions)
         loss.backward()
+        if reduce_gradients is not None:
+            reduce_gradients()
         if clip_grad is not None:
             gnorm = torch.nn.utils.clip_grad_norm_(params, float(clip_grad))
         else:
