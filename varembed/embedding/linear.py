@@ -81,9 +81,12 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
         model with torch ``log_prob(x)`` and/or ``score(x)`` (score-only:
         a single restart is kept and nothing is polished).
     bandwidth : float or {"auto", "scott", "silverman"}, default="auto"
-        Kernel width of the KDE in data units (``"auto"``: the larger of
-        Scott's width with the latent dimension in the exponent and the
-        median distance to the 5th nearest neighbour).
+        Kernel width of the KDE in data units.  ``"auto"``: for the
+        functional, the larger of Scott's width with the latent dimension in
+        the exponent and the median distance to the 5th nearest neighbour;
+        for the likelihood, Scott's width in the ``d`` dimensions of the
+        projected density, ``n^(-1/(d+4))`` times the root-mean-square
+        standard deviation of the data.
     kde_neighbors : int or None, default=None
         Truncate the KDE to the nearest centres of each query during the Adam
         stage (``None``: exact).
@@ -340,6 +343,20 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
         seeds = spawn_seeds(resolve_seed(self.random_state), int(self.n_restarts) + 1)
         for key, value in fit_linear(self, X, prior, lam, seeds, dtype, device).items():
             setattr(self, key, value)
+
+    def diagnose(self, **kwargs):
+        """Diagnostics of the common report plus the affine-class residual ``affine_residual_``.
+
+        Keyword arguments go to :func:`varembed.diagnostics.diagnose`.
+
+        Returns
+        -------
+        LinearDiagnosticsReport
+        """
+        from .linear_report import LinearDiagnosticsReport
+
+        report = super().diagnose(**kwargs)
+        return LinearDiagnosticsReport.extend(report, self.affine_residual_, self.objective)
 
     # ------------------------------------------------------------------ hooks
     def _encode(self, U):

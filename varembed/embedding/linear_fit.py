@@ -9,6 +9,8 @@ the latent gauge and returns the fitted attributes as a dict.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -20,7 +22,7 @@ from .frames import initial_frames
 from .maps import SmoothMLPMap
 from .pursuit import ProjectedLikelihood, fit_pursuit, marginal_density
 
-__all__ = ["fit_linear", "score_scale", "POLISH_POINTS", "POLISH_POINTS_1D", "FLOOR_RTOL"]
+__all__ = ["fit_linear", "marginal_bandwidth", "score_scale", "POLISH_POINTS", "POLISH_POINTS_1D", "FLOOR_RTOL"]
 
 #: Quadrature points of the polish (d = 1, d >= 2), as the nonlinear estimator's.
 POLISH_POINTS_1D, POLISH_POINTS = 512, 2304
@@ -35,6 +37,21 @@ def score_scale(density) -> float:
     except (NotImplementedError, AttributeError):
         return 1.0
     return float(np.sqrt(value)) if np.isfinite(value) and value > 0 else 1.0
+
+
+def marginal_bandwidth(bandwidth, X: np.ndarray, n_components: int):
+    """``bandwidth="auto"`` of the likelihood objective: Scott's width in the ``d`` dimensions of the marginal.
+
+    ``h = n^(-1/(d+4)) sigma`` (``sigma`` the root-mean-square standard
+    deviation of the data), without the ``"auto"`` rule's nearest-neighbour
+    floor: the projected KDE lives in ``d`` dimensions, where the samples are
+    dense, so the floor that keeps a ``D``-dimensional KDE from breaking into
+    beads would only blur the projection.  Other values are passed on.
+    """
+    if not (isinstance(bandwidth, str) and bandwidth == "auto"):
+        return bandwidth
+    sigma = float(np.sqrt(max(np.mean(X.var(axis=0)), np.finfo(float).tiny)))
+    return float(X.shape[0] ** (-1.0 / (n_components + 4)) * sigma)
 
 
 def _unwrapped(density):
@@ -60,20 +77,26 @@ def fit_linear(est, X: np.ndarray, prior, lam: float, seeds, dtype, device) -> d
     """
     n_samples, n_features = X.shape
     d = prior.dim
-    density, info = make_density(
-        est.density, X, n_components=d, bandwidth=est.bandwidth, kde_neighbors=est.kde_neighbors,
-        data_mean=np.zeros(n_features), data_scale=np.ones(n_features), random_state=seeds[0], dtype=dtype,
-        device=device)
+    likelihood = est.objective == "likelihood"
+    with warnings.catch_warnings():
+        if likelihood:  # the bead warning is about the D-dimensional KDE; the likelihood uses its d-dim marginal
+            warnings.filterwarnings("ignore", message="the KDE bandwidth", category=UserWarning)
+        density, info = make_density(
+            est.density, X, n_components=d, bandwidth=marginal_bandwidth(est.bandwidth, X, d) if likelihood
+            else est.bandwidth, kde_neighbors=est.kde_neighbors, data_mean=np.zeros(n_features),
+            data_scale=np.ones(n_features), random_state=seeds[0], dtype=dtype, device=device)
     density = _unwrapped(density)
     as_t = lambda a: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
     mean = X.mean(axis=0)
     s = (X - mean).T @ (X - mean) / (n_samples - 1)
     s = 0.5 * (s + s.T)
     gens = [torch.Generator().manual_seed(int(k)) for k in seeds[1:]]
-    frames = initial_frames(as_t(X), as_t(s), d, int(est.n_restarts), gens)
+    # starting frames on the CPU in float64 (the same frames, signs included, whatever the device)
+    frames = [f.to(dtype=dtype, device=device) for f in
+              initial_frames(torch.as_tensor(X), torch.as_tensor(s), d, int(est.n_restarts), gens)]
     run = dict(n_steps=int(est.max_iter), batch_size=int(est.batch_size), lr=float(est.learning_rate),
                polish_iter=int(est.max_iter), verbose=est.verbose)
-    if est.objective == "likelihood":
+    if likelihood:
         out = _likelihood(density, as_t(X), frames, gens, prior, float(est.tol), run)
     else:
         zq, wq = (as_t(a) for a in prior.quadrature(POLISH_POINTS_1D if d == 1 else POLISH_POINTS))

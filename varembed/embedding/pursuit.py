@@ -134,16 +134,20 @@ class ProjectedLikelihood:
         n_centres, n_queries, d = centres.shape[0], queries.shape[0], frame.shape[1]
         const = -math.log(n_centres) - 0.5 * d * math.log(2 * math.pi * h2)
         chunk = max(1, self.max_elements // max(n_centres, 1))
+        half_sq = (-0.5 / h2) * (centres**2).sum(-1)
+        scaled_t = (centres / h2).T
         total = torch.zeros((), dtype=frame.dtype, device=frame.device)
         g_centres = torch.zeros_like(centres)
         g_frame = torch.zeros_like(frame)
         for start in range(0, n_queries, chunk):
             xq = queries[start : start + chunk]
             y = xq @ frame
-            logits = -0.5 * torch.cdist(y, centres).pow(2) / h2
-            lse = torch.logsumexp(logits, -1, keepdim=True)
-            w = torch.exp(logits - lse) / n_queries
-            total = total + (lse.sum() + const * y.shape[0]) / n_queries
+            logits = torch.addmm(half_sq, y, scaled_t)  # up to the per-query -|y|^2 / (2 h^2)
+            top = logits.max(-1, keepdim=True).values
+            w = logits.sub_(top).exp_()
+            mass = w.sum(-1, keepdim=True)
+            total = total + ((top + mass.log()).sum() - 0.5 * (y**2).sum() / h2 + const * y.shape[0]) / n_queries
+            w.div_(mass * n_queries)
             g_y = (w @ centres - y * w.sum(-1, keepdim=True)) / h2  # d/dy_i of mean log m
             g_centres += (w.T @ y - centres * w.sum(0)[:, None]) / h2
             g_frame += xq.T @ g_y
