@@ -207,6 +207,21 @@ def test_tube_score_transform_and_reproducibility_of_a_kde_fit():
     np.testing.assert_allclose(emb.transform(X), (X - emb.mean_) @ np.linalg.pinv(w).T, atol=1e-10)
 
 
+@pytest.mark.parametrize("params", [dict(objective="likelihood"), dict(prior="uniform", prior_scale=1.5)])
+def test_pickle_and_round_trip(params):
+    import pickle
+
+    X = mixture_data(200)
+    emb = LinearVariationalEmbedding(2, density="kde", max_iter=40, n_restarts=2, random_state=0, **params).fit(X)
+    clone = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_array_equal(clone.transform(X), emb.transform(X))
+    assert clone.score(X) == emb.score(X)
+    codes = emb.transform(X)
+    np.testing.assert_allclose(emb.transform(emb.inverse_transform(codes)), codes, atol=1e-10)
+    w = emb.embedding_matrix_
+    np.testing.assert_allclose(codes, (X - emb.mean_) @ np.linalg.pinv(w).T, atol=1e-10)
+
+
 def test_bandwidth_and_density_grid_search():
     from sklearn.model_selection import GridSearchCV
 

@@ -210,6 +210,9 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
     (200, 2)
     """
 
+    #: The code density of a likelihood fit lives on the fit's device too.
+    _TORCH_ATTRS = BaseVariationalEmbedding._TORCH_ATTRS + ("prior_",)
+
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "prior": [StrOptions(set(PRIORS))],
