@@ -10,7 +10,7 @@ objectives and both fit times.  Exits with status 1 if an angle exceeds
 device is CUDA and CUDA is absent.  ``--device cpu`` runs the whole script
 on the CPU (both fits identical: a check of the script itself).
 
-Usage: python benchmarks/gpu_linear.py [--device cuda] [--large 20000] [--json]
+Usage: python benchmarks/gpu_linear.py [--device cuda] [--large 10000] [--json]
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def timed_fit(X, device, params):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--large", type=int, default=20000, help="size of the second planted data set (0: skip)")
+    parser.add_argument("--large", type=int, default=10000, help="size of the second planted data set (0: skip)")
     parser.add_argument("--tol", type=float, default=1e-4)
     parser.add_argument("--json", action="store_true", help="one JSON line per fit pair")
     args = parser.parse_args()
