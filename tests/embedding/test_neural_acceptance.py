@@ -37,9 +37,11 @@ def test_linear_map_matches_linear_estimator_after_stochastic_training():
     X = rng.normal(size=(2000, 5)) * [3, 2, 1, 0.5, 0.25] @ np.linalg.qr(rng.normal(size=(5, 5)))[0]
     lin = LinearVariationalEmbedding(n_components=2, random_state=0).fit(X)
     emb = VariationalEmbedding(hidden=(), density="gaussian", init="random", max_iter=2000, batch_size=8192,
-                               learning_rate=1e-2, n_iter_no_change=None, random_state=0).fit(X)
+                               learning_rate=2e-2, lr_schedule="cosine", n_iter_no_change=None,
+                               random_state=0).fit(X)
     angle = subspace_angles(emb.map_.weight.numpy(), lin.components_.T).max()
-    assert angle < 1e-3, angle
+    # Adam's last steps jitter on the 8192-sample quadrature: measured 6e-5 .. 8e-4 over seeds 0-2
+    assert angle < 2e-3, angle
     # the deterministic polish reaches the exact optimum
     pol = VariationalEmbedding(hidden=(), density="gaussian", init="random", max_iter=300, learning_rate=1e-2,
                                polish_iter=100, random_state=0).fit(X)

@@ -74,7 +74,7 @@ def affine_residual(grad_weight: torch.Tensor, grad_bias: torch.Tensor, prior_va
     The first variation of ``F`` along the test field ``eta`` is
     ``dF[eta] = E_q[s . eta + P : grad eta]``; over the ``L^2(q)``-unit test
     fields ``e_a`` and ``e_a z_i / sigma_i`` (``sigma_i^2`` the prior's
-    variance of ``z_i``) it is ``dF/db_a`` and ``dF/dW_ai / sigma_i``, so
+    variance of ``z_i``) it is ``dF/db_a`` and ``dF/dW_ai / sigma_i``, so::
 
         rho_aff = sqrt(|dF/db|^2 + sum_i |dF/dW_{:, i}|^2 / sigma_i^2) / S_ref,
 

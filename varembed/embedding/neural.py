@@ -41,7 +41,7 @@ POLISH_POINTS_1D, POLISH_POINTS = 512, 2304
 class VariationalEmbedding(BaseVariationalEmbedding):
     """Nonlinear variational manifold embedding with a smooth neural map.
 
-    Fits ``phi: R^d -> R^D`` by maximising
+    Fits ``phi: R^d -> R^D`` by maximising::
 
         F[phi] = E_q[ log p(phi(z)) + 1/2 log det(J^T J) - lam tr(J^T J) - mu |d^2 phi|^2 ]
 
