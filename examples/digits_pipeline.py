@@ -4,7 +4,11 @@ Digits in a classification pipeline
 
 ``StandardScaler -> embedding -> KNeighborsClassifier`` on load_digits, with
 ``GridSearchCV`` over the latent dimension, for the linear (PCA special case) and the
-nonlinear variational embedding.
+nonlinear variational embedding.  The nonlinear estimator's defaults lay the digits
+out with a neighbour-embedding layout (``init="auto"``: Isomap only on near-isometric
+manifolds), take that layout's kernel density as the latent prior and anchor each latent
+region to its own points, so training longer cannot fold the map (measured at d = 2 on all
+1797 digits: 10-NN accuracy 0.955-0.970 against UMAP's 0.976; ``benchmarks/bench_realdata.py``).
 """
 
 import os

@@ -187,6 +187,9 @@ def figure1_estimator(kind: str, *, quick: bool = False, activation: str = "tanh
         hidden=s["hidden"],
         activation=activation,
         init="random",
+        anchor=0.0,  # the paper's functional: no anchor term
+        smoothness=0.0,
+        lr_schedule="cosine",
         max_iter=s["max_iter"],
         batch_size=s["batch_size"],
         learning_rate=s["learning_rate"][kind],

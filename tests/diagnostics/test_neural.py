@@ -23,7 +23,7 @@ def _fit(X, hidden, max_iter, polish_iter):
     return neural.VariationalEmbedding(
         1, prior="uniform", density="kde", bandwidth=0.1, standardize=None, continuity=1e-2,
         hidden=hidden, max_iter=max_iter, batch_size=1024, learning_rate=2e-3, polish_iter=polish_iter,
-        init="random", n_iter_no_change=None, random_state=0, device="cpu",
+        init="random", n_iter_no_change=None, random_state=0, device="cpu", anchor=0.0, lr_schedule="cosine",
     ).fit(X)
 
 
@@ -40,19 +40,31 @@ class _Initial:
         return self.est.field(initial=True)
 
 
+def _assert_fast_equals_generic(est):
+    """EL residual and a latent rotation's current: closed-form fast path == generic core autodiff."""
+    fast = euler_lagrange_residual(est, 32, random_state=1)
+    slow = euler_lagrange_residual(est, 32, random_state=1, method="generic")
+    np.testing.assert_allclose(fast.residual, slow.residual, rtol=1e-6, atol=1e-7 * np.abs(slow.residual).max())
+    a = noether_current(est, B, "latent", z=fast.z)
+    b = noether_current(est, B, "latent", z=fast.z, method="generic")
+    scale = max(np.abs(b.divergence).max(), np.abs(b.breaking).max())  # breaking is ~0 for a symmetric prior
+    for x, y in ((a.divergence, b.divergence), (a.breaking, b.breaking)):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7 * scale)
+    return fast
+
+
 def test_neural_estimator_fast_path_equals_generic():
     rng = np.random.default_rng(0)
     u = rng.uniform(-1, 1, size=(120, 2))
     X = np.c_[u, 0.3 * np.sin(2 * u[:, 0])] + 0.05 * rng.normal(size=(120, 3))
-    emb = neural.VariationalEmbedding(2, prior_scale=1.0, hidden=(16,), max_iter=40, random_state=0,
-                                      device="cpu").fit(X)
-    fast = euler_lagrange_residual(emb, 32, random_state=1)
-    slow = euler_lagrange_residual(emb, 32, random_state=1, method="generic")
-    np.testing.assert_allclose(fast.residual, slow.residual, rtol=1e-6, atol=1e-7 * np.abs(slow.residual).max())
-    rotation = np.array([[0.0, -1.0], [1.0, 0.0]])
-    a = noether_current(emb, rotation, "latent", z=fast.z)
-    b = noether_current(emb, rotation, "latent", z=fast.z, method="generic")
-    np.testing.assert_allclose(a.divergence, b.divergence, rtol=1e-6, atol=1e-7 * np.abs(b.divergence).max())
+    # the default objective (codes prior + anchor: L depends on z explicitly) on both paths
+    anchored = neural.VariationalEmbedding(2, hidden=(16,), max_iter=40, random_state=0, device="cpu").fit(X)
+    assert anchored.anchor_ is not None and anchored.prior_.name == "codes"
+    _assert_fast_equals_generic(anchored)
+    # the paper's functional (Gaussian prior, no anchor)
+    emb = neural.VariationalEmbedding(2, prior="gaussian", prior_scale=1.0, anchor=0.0, hidden=(16,), max_iter=40,
+                                      random_state=0, device="cpu").fit(X)
+    fast = _assert_fast_equals_generic(emb)
     # the estimator's own forward-mode jet (the fast path's source of phi, J, H) equals torch.func's
     from varembed.core.fields import map_points, value_jacobian_hessian
     from varembed.diagnostics._inputs import batched_field_jet
@@ -123,7 +135,7 @@ def test_diagnostics_follow_the_estimator_dtype():
     and a dtype-mismatch error from torch; on CUDA the same bug put them on the CPU)."""
     rng = np.random.default_rng(0)
     X = np.c_[rng.uniform(-1, 1, size=(200, 2)), 0.05 * rng.normal(size=(200, 2))]
-    kw = dict(hidden=(16,), max_iter=20, random_state=0, prior_scale=1.0)
+    kw = dict(hidden=(16,), max_iter=20, random_state=0, prior="gaussian", prior_scale=1.0, anchor=0.0)
     f32 = neural.VariationalEmbedding(2, dtype="float32", **kw).fit(X)
     f64 = neural.VariationalEmbedding(2, dtype="float64", **kw).fit(X)
     f64.map_.load_state_dict({k: v.double() for k, v in f32.map_.state_dict().items()})
@@ -132,6 +144,9 @@ def test_diagnostics_follow_the_estimator_dtype():
     assert a.residual.dtype == np.float32
     np.testing.assert_allclose(a.residual, b.residual, rtol=1e-3, atol=1e-3 * np.abs(b.residual).max())
     assert f32.diagnose(n_samples=128, random_state=0).symmetries["latent"].rank == 1
+    # the codes prior and anchor in float32 take float64 latent points from the symmetry search
+    coded = neural.VariationalEmbedding(2, dtype="float32", hidden=(16,), max_iter=20, random_state=0).fit(X)
+    assert coded.diagnose(n_samples=128, random_state=0).residual.residual.dtype == np.float32
 
 
 def test_report_flags_the_bending_penalty():
@@ -139,7 +154,7 @@ def test_report_flags_the_bending_penalty():
     report says so (and records it), a fit without it does not."""
     X = np.random.default_rng(0).normal(size=(150, 6))
     kw = dict(hidden=(8,), max_iter=10, random_state=0)
-    bent = neural.VariationalEmbedding(4, **kw).fit(X).diagnose(n_samples=128, spaces=(), random_state=0)
+    bent = neural.VariationalEmbedding(4, smoothness=0.1, **kw).fit(X).diagnose(n_samples=128, spaces=(), random_state=0)
     flat = neural.VariationalEmbedding(4, smoothness=0.0, **kw).fit(X).diagnose(n_samples=128, spaces=(), random_state=0)
     assert bent.smoothness == 0.1 and bent.to_dict()["smoothness"] == 0.1 and "bending penalty" in str(bent)
     assert flat.smoothness == 0.0 and "bending penalty" not in str(flat)

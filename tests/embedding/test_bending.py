@@ -81,10 +81,11 @@ def test_hutchinson_gradient_matches_exact_on_average():
 
 
 def test_estimator_bending_auto_and_training():
-    """smoothness="auto" is 0.1 above d = 3 and trains with the Hutchinson estimate there."""
+    """smoothness="auto" is 0.1 above d = 3 for the paper's functional (anchor=0), 0 with the anchor."""
     X = np.random.default_rng(0).normal(size=(120, 6))
-    kw = dict(hidden=(8,), max_iter=20, random_state=0, init="linear")
-    auto = VariationalEmbedding(4, **kw).fit(X)
+    kw = dict(hidden=(8,), max_iter=20, random_state=0, init="linear", anchor=0.0, prior="gaussian")
+    auto = VariationalEmbedding(4, smoothness="auto", **kw).fit(X)
+    assert VariationalEmbedding(4, smoothness="auto", hidden=(8,), max_iter=20, init="linear").fit(X).smoothness_ == 0
     exact = VariationalEmbedding(4, smoothness=0.1, bending="exact", **kw).fit(X)
     same = VariationalEmbedding(4, smoothness=0.1, bending="hutchinson", **kw).fit(X)
     assert auto.smoothness_ == 0.1 and np.isfinite(auto.objective_) and np.isfinite(exact.objective_)

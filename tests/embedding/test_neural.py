@@ -15,7 +15,8 @@ from varembed.embedding.neural import VariationalEmbedding
 # Tiny and fast: the common checks fit dozens of times.
 FAST = dict(hidden=(8,), max_iter=5, batch_size=16, init="random", random_state=0,
             device="cpu")
-QUICK = dict(init="linear", prior_scale=1.0)  # skips Isomap where it is not what a test is about
+# the paper functional from a linear start: skips the layout where it is not what a test is about
+QUICK = dict(init="linear", prior="gaussian", prior_scale=1.0, anchor=0.0)
 
 CUDA = [pytest.param("cuda", marks=pytest.mark.gpu)] if torch.cuda.is_available() else [
     pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skip(reason="CUDA not available")])
@@ -94,7 +95,7 @@ def test_transform_is_the_posterior_mode():
     Z = emb.transform(X)
     xs = torch.as_tensor((X - emb.mean_) / emb.scale_)
     z = torch.as_tensor(Z).requires_grad_(True)
-    h2 = emb.noise_variance_  # transform_noise="residual"
+    h2 = emb._transform_noise_scale() ** 2  # transform_noise="bandwidth": the kernel width
 
     def energy(z):
         return 0.5 * ((xs - emb.map_(z)) ** 2).sum(-1) / h2 + 0.5 * (z**2).sum(-1)
@@ -215,7 +216,8 @@ def test_functional_and_field_for_diagnostics():
 def test_densities_train(density):
     X = _blob(120)
     emb = VariationalEmbedding(density=density, hidden=(16,), max_iter=60, random_state=0, **QUICK).fit(X)
-    assert np.isfinite(emb.objective_) and emb.objective_ >= emb.initial_objective_ - 1e-6
+    # for the Gaussian density the linear start is the exact optimum: Adam can only jitter around it
+    assert np.isfinite(emb.objective_) and emb.objective_ >= emb.initial_objective_ - 1e-4 * abs(emb.initial_objective_)
     assert np.isfinite(emb.score(X))
 
 
@@ -278,6 +280,10 @@ def test_init_isomap_and_array():
     assert emb.prior_.dim == 2 and hasattr(emb.prior_, "scales")
     # given codes fix the prior's aspect (prior_scale="auto"): per-axis scales 4:1 as the codes' spread
     codes = np.random.default_rng(0).normal(size=(120, 2)) * [2.0, 0.5]
-    given = VariationalEmbedding(init=codes, hidden=(16,), max_iter=10, random_state=0).fit(X)
+    given = VariationalEmbedding(init=codes, prior="gaussian", hidden=(16,), max_iter=10, random_state=0).fit(X)
     ratio = given.prior_.scales[0] / given.prior_.scales[1]
     assert ratio == pytest.approx(codes[:, 0].std() / codes[:, 1].std(), rel=1e-9)
+    # the codes prior's centres are the given codes, centred and scaled by one factor to RMS 1
+    coded = VariationalEmbedding(init=codes, hidden=(16,), max_iter=10, random_state=0).fit(X)
+    c = codes - codes.mean(0)
+    np.testing.assert_allclose(coded.prior_.codes.numpy(), c / np.sqrt(np.mean(c.var(0))), rtol=1e-12)

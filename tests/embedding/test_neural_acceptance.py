@@ -36,7 +36,8 @@ def test_linear_map_matches_linear_estimator_after_stochastic_training():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2000, 5)) * [3, 2, 1, 0.5, 0.25] @ np.linalg.qr(rng.normal(size=(5, 5)))[0]
     lin = LinearVariationalEmbedding(n_components=2, random_state=0).fit(X)
-    emb = VariationalEmbedding(hidden=(), density="gaussian", init="random", max_iter=2000, batch_size=8192,
+    paper = dict(prior="gaussian", anchor=0.0)  # the paper's functional: its optimum is the PCA subspace
+    emb = VariationalEmbedding(hidden=(), density="gaussian", init="random", max_iter=2000, batch_size=8192, **paper,
                                learning_rate=2e-2, lr_schedule="cosine", n_iter_no_change=None,
                                random_state=0).fit(X)
     angle = subspace_angles(emb.map_.weight.numpy(), lin.components_.T).max()
@@ -44,7 +45,7 @@ def test_linear_map_matches_linear_estimator_after_stochastic_training():
     assert angle < 2e-3, angle
     # the deterministic polish reaches the exact optimum
     pol = VariationalEmbedding(hidden=(), density="gaussian", init="random", max_iter=300, learning_rate=1e-2,
-                               polish_iter=100, random_state=0).fit(X)
+                               polish_iter=100, random_state=0, **paper).fit(X)
     assert subspace_angles(pol.map_.weight.numpy(), lin.components_.T).max() < 1e-6
 
 
@@ -77,9 +78,10 @@ def test_swiss_roll_1000_points_does_not_fold():
 
 def test_digits_grid_search_pipeline_runs():
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import GridSearchCV
+    from sklearn.decomposition import PCA
+    from sklearn.model_selection import GridSearchCV, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import Pipeline
+    from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     X, y = load_digits(return_X_y=True)
@@ -91,8 +93,12 @@ def test_digits_grid_search_pipeline_runs():
     ])
     search = GridSearchCV(pipe, {"variationalembedding__n_components": [2, 5, 10]}, cv=3)
     search.fit(X, y)
-    # ten digit classes in 64-D need more than two latent dimensions (d = 2 scores ~0.1 lower)
-    assert search.best_params_["variationalembedding__n_components"] > 2
+    scores = search.cv_results_["mean_test_score"]
+    # the same pipeline with PCA in the embedding's place (measured: 0.53 / 0.81 / 0.84; varembed 0.86 / 0.86 / 0.85)
+    pca = [cross_val_score(make_pipeline(StandardScaler(), PCA(d), KNeighborsClassifier()), X, y, cv=3).mean()
+           for d in (2, 5, 10)]
+    assert scores[0] > pca[0] + 0.2, (scores, pca)  # ten digit classes in two dimensions: far above PCA's
+    assert np.all(scores >= np.asarray(pca) - 0.01), (scores, pca)
     assert search.best_score_ > 0.8, search.best_score_
 
 

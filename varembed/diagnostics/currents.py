@@ -138,10 +138,13 @@ def affine_current(jet: EmbeddingJet, bmat, c, amat, b):
     term_eta = (gl * pt_eta).sum(-1) + (jet.div_stress * eta).sum(-1) + tr_bj
     d_ptj = torch.einsum("na,nak->nk", jet.div_stress, J) + torch.einsum("nai,naik->nk", P, H)
     term_xi = (gl * (ptj @ xi.unsqueeze(-1)).squeeze(-1)).sum(-1) + (d_ptj * xi).sum(-1) + tr_ja
-    grad_l = (J.transpose(-1, -2) @ jet.score.unsqueeze(-1)).squeeze(-1) + jet.grad_geometric
+    grad_l = (J.transpose(-1, -2) @ jet.force.unsqueeze(-1)).squeeze(-1) + jet.grad_geometric  # total dL/dz
+    explicit = 0.0 if jet.anchor_grad_z is None or not latent else (jet.anchor_grad_z * xi).sum(-1)
+    if jet.anchor_grad_z is not None:
+        grad_l = grad_l + jet.anchor_grad_z
     term_l = lag * ((gl * xi).sum(-1) + tr_a) + (xi * grad_l).sum(-1)
     divergence = q * (term_eta - term_xi + term_l)
-    breaking = q * (lag * (gl * xi).sum(-1) + (jet.score * eta).sum(-1) + tr_bj - tr_ja + lag * tr_a)
+    breaking = q * (lag * (gl * xi).sum(-1) + (jet.force * eta).sum(-1) + tr_bj - tr_ja + lag * tr_a + explicit)
     return current, divergence, breaking, char
 
 

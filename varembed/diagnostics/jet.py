@@ -87,6 +87,12 @@ class EmbeddingJet:
     grad_log_q : Tensor (n, d)
     score : Tensor (n, D)
         ``s(phi)``.
+    force : Tensor (n, D)
+        ``dL/dphi``: the score plus the anchor's force where the functional has
+        an anchor term (:class:`~varembed.embedding.functional.AnchorTerm`).
+    anchor_value, anchor_grad_z : Tensor (n,), (n, d) or None
+        The anchor term and its explicit ``z``-gradient at fixed ``phi`` (the
+        anchor is the one term of ``L`` that depends on ``z`` explicitly).
     log_p : Tensor (n,) or None
         ``log p(phi)`` when requested.
     continuity : float
@@ -107,15 +113,22 @@ class EmbeddingJet:
     log_p: Optional[torch.Tensor]
     continuity: float
     jitter: float = 0.0
+    force: Optional[torch.Tensor] = None
+    anchor_value: Optional[torch.Tensor] = None
+    anchor_grad_z: Optional[torch.Tensor] = None
+
+    def __post_init__(self):
+        if self.force is None:
+            object.__setattr__(self, "force", self.score)
 
     @property
     def residual(self) -> torch.Tensor:
-        """``r = s(phi) - P grad log q - div_z P`` (``= EL / q``), shape (n, D)."""
-        return self.score - (self.stress @ self.grad_log_q.unsqueeze(-1)).squeeze(-1) - self.div_stress
+        """``r = dL/dphi - P grad log q - div_z P`` (``= EL / q``; ``dL/dphi = s(phi)`` without an anchor), shape (n, D)."""
+        return self.force - (self.stress @ self.grad_log_q.unsqueeze(-1)).squeeze(-1) - self.div_stress
 
     @property
     def euler_lagrange(self) -> torch.Tensor:
-        """``EL = q s - div_z(q P)``, shape (n, D)."""
+        """``EL = q dL/dphi - div_z(q P)``, shape (n, D)."""
         return self.q.unsqueeze(-1) * self.residual
 
     @property
@@ -125,10 +138,11 @@ class EmbeddingJet:
 
     @property
     def lagrangian(self) -> torch.Tensor:
-        """``L = log p(phi) + g``; needs ``log_p``."""
+        """``L = log p(phi) + g`` (+ the anchor term); needs ``log_p``."""
         if self.log_p is None:
             raise ValueError("this jet was computed without log p(phi); pass log_prob=True")
-        return self.log_p + self.geometric
+        value = self.log_p + self.geometric
+        return value if self.anchor_value is None else value + self.anchor_value
 
 
 def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
@@ -167,9 +181,17 @@ def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
     check_immersion(stress, z)
     prior, density = functional.prior, functional.density
     log_p, score = score_and_log_prob(density, phi, log_prob, chunk_size)
+    anchor = getattr(functional, "anchor", None)
+    force = score if anchor is None else score + anchor.force(z, phi)
+    a_value = a_grad = None
+    if anchor is not None:
+        a_grad = anchor.explicit_grad_z(z, phi)
+        with torch.no_grad():
+            a_value = anchor.value(z, phi)
     q = torch.exp(prior.log_prob(z))
     return EmbeddingJet(
         z=z, phi=phi, jac=jac, hess=hess, stress=stress, div_stress=div_stress,
         geometric=geo, grad_geometric=d_geo, q=q, grad_log_q=prior.grad_log_prob(z),
-        score=score, log_p=log_p, continuity=lam, jitter=jitter,
+        score=score, log_p=log_p, continuity=lam, jitter=jitter, force=force,
+        anchor_value=a_value, anchor_grad_z=a_grad,
     )

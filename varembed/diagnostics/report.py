@@ -4,6 +4,7 @@ identities, symmetries and their Noether currents."""
 from __future__ import annotations
 
 import time
+from typing import Optional
 from dataclasses import dataclass, field as dc_field
 
 import numpy as np
@@ -15,6 +16,7 @@ from .residual import ELResidual, boundary_residual, residual_from_jet
 from .symmetries import KINDS, SymmetrySearch, find_symmetries
 from .verdicts import TERMS, THEORY_PAGE, verdicts
 from .ward import WardIdentities, ward_identities
+from .weak import WEAK_DEGREE, WeakResidual, weak_residual
 
 __all__ = ["DiagnosticsReport", "diagnose"]
 
@@ -71,6 +73,7 @@ class DiagnosticsReport:
     seconds: float = float("nan")
     boundary: float = float("nan")
     smoothness: float = 0.0
+    weak: Optional[WeakResidual] = None
 
     @property
     def rho_el(self) -> float:
@@ -111,6 +114,7 @@ class DiagnosticsReport:
             "density": self.density,
             "s_ref": self.s_ref,
             "rho_el": self.residual.rho,
+            "rho_weak": self.rho_weak,
             "n_samples": int(self.residual.z.shape[0]),
             "residual_max": float(self.residual.norms.max() / self.s_ref) if self.s_ref else float("nan"),
             "boundary": self.boundary,
@@ -120,6 +124,11 @@ class DiagnosticsReport:
             "symmetries": syms,
             "seconds": self.seconds,
         }
+
+    @property
+    def rho_weak(self) -> float:
+        """The residual's smooth part ``rho_weak`` (:mod:`varembed.diagnostics.weak`), NaN if not computed."""
+        return float("nan") if self.weak is None else self.weak.rho
 
     @property
     def verdicts(self) -> list:
@@ -144,6 +153,9 @@ class DiagnosticsReport:
             f"    rho_EL = sqrt(E_q|r|^2)/S_ref      {_fmt(self.residual.rho)}",
             f"    max |r|/S_ref                      {_fmt(self.residual.norms.max() / self.s_ref)}",
         ]
+        if self.weak is not None:
+            lines.append(f"    rho_weak = |r along smooth fields (degree <= {WEAK_DEGREE})|/S_ref  "
+                         f"{_fmt(self.weak.rho)}  (Monte-Carlo error ~{_fmt(self.weak.noise)})")
         if self.smoothness > 0:
             lines.append(f"    (fitted with the bending penalty smoothness={self.smoothness:g}, which is not part of "
                          "this functional: the residual is not expected to vanish)")
@@ -249,6 +261,7 @@ def diagnose(estimator, n_samples: int = 4096, random_state=None, *, spaces=SPAC
             estimator, sp, kind, tol, n_samples=n_symmetry_samples, max_dim=max_dim,
             measure=(sp == "data" or has_log_prob), random_state=gen, s_ref=s_ref, jet=jet,
         )
+    smoothness = float(getattr(estimator, "smoothness_", 0.0) or 0.0)
     return DiagnosticsReport(
         estimator=type(estimator).__name__,
         latent_dim=int(zt.shape[1]),
@@ -262,5 +275,6 @@ def diagnose(estimator, n_samples: int = 4096, random_state=None, *, spaces=SPAC
         symmetries=searches,
         boundary=boundary_residual(functional, field, 256, gen, like=zt),
         seconds=time.perf_counter() - start,
-        smoothness=float(getattr(estimator, "smoothness_", 0.0) or 0.0),
+        smoothness=smoothness,
+        weak=weak_residual(jet, s_ref, smoothness) if np.isfinite(s_ref) else None,
     )

@@ -65,7 +65,7 @@ def _rms_norm(x: torch.Tensor) -> float:
 
 def ward_identities(jet: EmbeddingJet, s_ref: float) -> WardIdentities:
     """Evaluate the Ward identities on the latent samples of ``jet`` (drawn from ``q``)."""
-    s, phi, z, n = jet.score, jet.phi, jet.z, jet.z.shape[0]
+    s, phi, z, n = jet.force, jet.phi, jet.z, jet.z.shape[0]  # dL/dphi: the score (+ the anchor's force)
     d = z.shape[1]
     tiny = np.finfo(float).tiny
     lhs = float((s * phi).sum(-1).mean())

@@ -39,8 +39,9 @@ __all__ = ["BaseVariationalEmbedding"]
 class BaseVariationalEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared API of :class:`~varembed.LinearVariationalEmbedding` and :class:`~varembed.VariationalEmbedding`."""
 
-    #: Fitted attributes holding torch objects (pickled with ``torch.save``).
-    _TORCH_ATTRS = ("map_", "density_", "_initial_state")
+    #: Fitted attributes holding torch objects (pickled together with one ``torch.save``, so that
+    #: tensors they share -- the coreset in the density and in the anchor -- are stored once).
+    _TORCH_ATTRS = ("map_", "density_", "prior_", "anchor_", "coreset_", "codes_", "_initial_state")
 
     # ------------------------------------------------------------- coordinates
     def _standardization(self):
@@ -206,11 +207,11 @@ class BaseVariationalEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     # ---------------------------------------------------------------- pickling
     def __getstate__(self):
         state = dict(super().__getstate__())
-        for key in self._TORCH_ATTRS:
-            if key in state:
-                buf = io.BytesIO()
-                torch.save(state[key], buf)
-                state[key] = ("__torch__", buf.getvalue())
+        torch_state = {key: state.pop(key) for key in self._TORCH_ATTRS if key in state}
+        if torch_state:
+            buf = io.BytesIO()
+            torch.save(torch_state, buf)
+            state["__torch_state__"] = buf.getvalue()
         if "device_" in state:
             state["device_"] = str(state["device_"])
         return state
@@ -226,8 +227,7 @@ class BaseVariationalEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
                               "it is loaded on the CPU (device_ = cpu)", UserWarning, stacklevel=2)
                 dev, map_location = torch.device("cpu"), "cpu"
             state["device_"] = dev
-        for key in self._TORCH_ATTRS:
-            val = state.get(key)
-            if isinstance(val, tuple) and len(val) == 2 and val[0] == "__torch__":
-                state[key] = torch.load(io.BytesIO(val[1]), map_location=map_location, weights_only=False)
+        blob = state.pop("__torch_state__", None)
+        if blob is not None:
+            state.update(torch.load(io.BytesIO(blob), map_location=map_location, weights_only=False))
         super().__setstate__(state)

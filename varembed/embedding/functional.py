@@ -5,12 +5,21 @@ continuity weight ``lam`` and the bending weight ``mu``, a smooth map
 ``phi: R^d -> R^D`` with Jacobian ``J`` and pull-back metric ``G = J^T J`` is
 scored by
 
-    F[phi] = E_q[ L ],   L = log p(phi) + 1/2 log det G - lam tr G - mu sum_ij |d_i d_j phi|^2,
+    F[phi] = E_q[ L ],   L = log p(phi) + 1/2 log det G - lam tr G - mu sum_ij |d_i d_j phi|^2
+                             + beta sum_i r_i(z) log N(x_i; phi(z), sigma^2 I),
 
 a field theory over the ``d`` latent coordinates with Lagrangian density
 ``q L``.  Maximising ``F`` (with ``mu = 0``) is minimising
 ``KL(q || p(phi) sqrt(det G)) + lam E_q tr G``.  The conjugate momentum
-(stress) is ``q P`` with ``P = dL/dJ = J G^{-1} - 2 lam J``.
+(stress) is ``q P`` with ``P = dL/dJ = J G^{-1} - 2 lam J``.  The last term is
+the *anchor* (:class:`AnchorTerm`, ``beta > 0``): with the codes prior ``q`` (a
+KDE of initial codes ``c_i``, responsibilities ``r_i(z)``) it is the
+complete-data log-likelihood of the noisy-manifold model ``x = phi(z) + e``
+with every point's code observed, blurred by the prior's kernel -- a
+latent-conditional KDE of the data next to the marginal one ``log p``.  It
+pulls each latent region towards its own data points, so the optimum no
+longer packs the map into the highest-density set; its force on the map is
+``beta (xbar(z) - phi(z)) / sigma^2`` with ``xbar(z) = sum_i r_i(z) x_i``.
 
 :class:`EmbeddingLagrangian` holds the pointwise pieces -- the log-det-Gram
 with its one jitter and failure policy, the stress and its divergence, the
@@ -26,6 +35,7 @@ import math
 import torch
 
 __all__ = [
+    "AnchorTerm",
     "EmbeddingLagrangian",
     "EmbeddingFunctional",
     "half_logdet_gram",
@@ -168,6 +178,71 @@ class EmbeddingLagrangian:
         return stress, div_stress, geometric, grad_geometric
 
 
+class AnchorTerm:
+    """``beta sum_i r_i(z) log N(x_i; phi(z), sigma^2 I)``: the latent-conditional data term.
+
+    Parameters
+    ----------
+    weight : float
+        ``beta >= 0``.
+    noise_variance : float
+        ``sigma^2``.
+    data : Tensor of shape (m, D)
+        The points ``x_i`` whose codes are the prior's centres (model coordinates).
+    prior : CodesPrior
+        Gives the responsibilities ``r_i(z)``.
+    """
+
+    def __init__(self, weight: float, noise_variance: float, data: torch.Tensor, prior):
+        self.weight, self.noise_variance = float(weight), float(noise_variance)
+        self.data, self.prior = data, prior
+        self._sq = (data**2).sum(-1)
+
+    @torch.no_grad()
+    def _moments(self, z: torch.Tensor, chunk: int = 1024):
+        """``xbar(z) = sum_i r_i x_i`` and ``sum_i r_i |x_i|^2 - |xbar|^2`` (no autograd: they do not depend on phi)."""
+        means, spreads = [], []
+        for i in range(0, z.shape[0], chunk):
+            r = self.prior.responsibilities(z[i : i + chunk])
+            xbar = r @ self.data.to(r)
+            means.append(xbar)
+            spreads.append(r @ self._sq.to(r) - (xbar**2).sum(-1))
+        return torch.cat(means), torch.cat(spreads)
+
+    def value(self, z: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+        """The term per point (differentiable in ``phi``)."""
+        xbar, spread = self._moments(z)
+        dim = phi.shape[-1]
+        return -self.weight * (0.5 * (((phi - xbar) ** 2).sum(-1) + spread) / self.noise_variance
+                               + 0.5 * dim * math.log(2 * math.pi * self.noise_variance))
+
+    @torch.no_grad()
+    def force(self, z: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+        """``d/dphi`` of the term: ``beta (xbar(z) - phi) / sigma^2``, shape ``(n, D)``."""
+        return self.weight * (self._moments(z)[0] - phi) / self.noise_variance
+
+    def point_value(self, z: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+        """The term, differentiable in ``z`` and ``phi`` (any batch shape; ``torch.func``-safe, unchunked).
+
+        ``|phi - xbar|^2 + spread = |phi|^2 - 2 phi . xbar + sum_i r_i |x_i|^2``.
+        """
+        r = self.prior.responsibilities(z)
+        xbar, second = r @ self.data.to(r), r @ self._sq.to(r)
+        quad = (phi**2).sum(-1) - 2.0 * (phi * xbar).sum(-1) + second
+        return -self.weight * (0.5 * quad / self.noise_variance
+                               + 0.5 * phi.shape[-1] * math.log(2 * math.pi * self.noise_variance))
+
+    def explicit_grad_z(self, z: torch.Tensor, phi: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+        """``d/dz`` of the term at fixed ``phi`` (through the responsibilities), shape ``(n, d)``."""
+        parts = []
+        for i in range(0, z.shape[0], chunk):
+            with torch.enable_grad():
+                zc = z[i : i + chunk].detach().requires_grad_(True)
+                (g,) = torch.autograd.grad(self.point_value(zc, phi[i : i + chunk].detach()).sum(), zc)
+            parts.append(g)
+        return torch.cat(parts) if parts else torch.zeros_like(z)
+
+
 class EmbeddingFunctional:
     """``F[phi] = E_q[L]`` for a prior, a data density and the Lagrangian's weights.
 
@@ -183,15 +258,18 @@ class EmbeddingFunctional:
         Diagonal jitter in the Cholesky factor of ``G``.
     smoothness : float, default=0.0
         Bending weight ``mu``: part of the objective a fit solved.
+    anchor : AnchorTerm, optional
+        The latent-conditional data term (with the codes prior).
     dtype, device : torch dtype and device, optional
         Where the map lives (a fitted estimator sets them); diagnostics put
         their latent points there.  ``None``: the density's.
     """
 
     def __init__(self, prior, density, continuity: float = 0.0, jitter: float = 0.0, *, smoothness: float = 0.0,
-                 dtype=None, device=None):
+                 anchor=None, dtype=None, device=None):
         self.prior = prior
         self.density = density
+        self.anchor = anchor
         self.lagrangian = EmbeddingLagrangian(continuity, smoothness, jitter)
         self.dtype = dtype if dtype is not None else getattr(density, "dtype", torch.float64)
         self.device = torch.device(device) if device is not None else getattr(density, "device", torch.device("cpu"))
@@ -210,12 +288,16 @@ class EmbeddingFunctional:
 
     # ----------------------------------------------------------- pointwise L
     def pointwise(self, phi: torch.Tensor, jac: torch.Tensor) -> torch.Tensor:
-        """``L(phi, J)`` without the bending term, shapes ``(..., D)`` and ``(..., D, d)``."""
+        """``L(phi, J)`` without the bending and anchor terms, shapes ``(..., D)`` and ``(..., D, d)``."""
         return self.density.log_prob(phi) + self.lagrangian.geometric(jac)
 
     def lagrangian_density(self, z: torch.Tensor, phi: torch.Tensor, jac: torch.Tensor) -> torch.Tensor:
-        """``q(z) L(phi, J)`` for one point: the first-order density for :mod:`varembed.core.lagrangian`."""
-        return torch.exp(self.prior.log_prob(z)) * self.pointwise(phi, jac)
+        """``q(z) L(z, phi, J)`` for one point (the anchor included): the first-order density for
+        :mod:`varembed.core.lagrangian`."""
+        value = self.pointwise(phi, jac)
+        if self.anchor is not None:
+            value = value + self.anchor.point_value(z, phi)
+        return torch.exp(self.prior.log_prob(z)) * value
 
     def stress(self, jac: torch.Tensor) -> torch.Tensor:
         """``P = J G^{-1} - 2 lam J`` (see :meth:`EmbeddingLagrangian.stress`)."""
@@ -230,6 +312,8 @@ class EmbeddingFunctional:
         """
         jet = module.jet(z, order=2 if self.smoothness > 0 else 1)
         f = self.lagrangian.value(self.density.log_prob(jet.value), jet.jacobian, jet.hessian)
+        if self.anchor is not None:
+            f = f + self.anchor.value(z, jet.value)
         return f.mean() if weights is None else (f * weights).sum()
 
     # ------------------------------------------------------- affine closed form

@@ -45,20 +45,45 @@ import torch
 __all__ = ["project", "tube_log_likelihood"]
 
 
-def _neg_log_prior_terms(prior, z, weight: float = 1.0):
-    """``(-log q(z) up to a constant, its gradient, its Hessian as a (d, d) matrix)``, times ``weight``."""
-    inv_var = weight * prior.inverse_variances(z)
-    return 0.5 * (z**2 * inv_var).sum(-1), z * inv_var, torch.diag(inv_var)
+#: Centres of a mixture prior kept per search (nearest to its start): the search is local.
+LOCAL_CENTRES = 32
+
+
+class _PriorTerms:
+    """``(-log q, -grad log q, PSD -hess log q)`` of the prior, times ``weight``, for rows of the working set.
+
+    Priors with ``neg_log_prob_terms`` (the codes prior, a mixture) give their
+    own, truncated to the :data:`LOCAL_CENTRES` centres nearest each search's
+    start; the others are Gaussian-like, with the constant Hessian
+    ``diag(inverse_variances)``.
+    """
+
+    def __init__(self, prior, weight: float, starts=None):
+        self.prior, self.weight = prior, float(weight)
+        self.local = hasattr(prior, "neg_log_prob_terms")
+        self.neighbours = prior.nearest(starts, LOCAL_CENTRES) if (self.local and starts is not None
+                                                                    and self.weight) else None
+
+    def __call__(self, z, rows=None):
+        if self.weight == 0.0:
+            zero = torch.zeros_like(z[..., 0])
+            return zero, torch.zeros_like(z), torch.zeros(z.shape[-1], z.shape[-1], dtype=z.dtype, device=z.device)
+        if self.local:
+            nbr = None if self.neighbours is None else (self.neighbours if rows is None else self.neighbours[rows])
+            value, grad, hess = self.prior.neg_log_prob_terms(z, nbr)
+            return self.weight * value, self.weight * grad, self.weight * hess
+        inv_var = self.weight * self.prior.inverse_variances(z)
+        return 0.5 * (z**2 * inv_var).sum(-1), z * inv_var, torch.diag(inv_var)
 
 
 @torch.no_grad()
-def _energy(module, prior, x, z, inv_s2, prior_weight):
+def _energy(module, terms, x, z, inv_s2, rows=None):
     phi = module(z)
-    return 0.5 * inv_s2 * ((x - phi) ** 2).sum(-1) + _neg_log_prior_terms(prior, z, prior_weight)[0]
+    return 0.5 * inv_s2 * ((x - phi) ** 2).sum(-1) + terms(z, rows)[0]
 
 
 @torch.no_grad()
-def _lm(module, prior, x, z, inv_s2, n_iter, tol, prior_weight):
+def _lm(module, prior, terms, x, z, inv_s2, n_iter, tol):
     """Batched Levenberg-Marquardt from starts ``z`` for targets ``x`` (same leading shape).
 
     Converged samples are dropped from the working set, which changes no
@@ -67,7 +92,7 @@ def _lm(module, prior, x, z, inv_s2, n_iter, tol, prior_weight):
     d = z.shape[-1]
     eye = torch.eye(d, dtype=z.dtype, device=z.device)
     z = z.clone()
-    energy = _energy(module, prior, x, z, inv_s2, prior_weight)
+    energy = _energy(module, terms, x, z, inv_s2)
     damping = torch.full(z.shape[:1], 1e-3, dtype=z.dtype, device=z.device)
     idx = torch.arange(z.shape[0], device=z.device)
     for _ in range(n_iter):
@@ -77,7 +102,7 @@ def _lm(module, prior, x, z, inv_s2, n_iter, tol, prior_weight):
         jet = module.jet(za, order=1)
         r = jet.value - xa
         jac = jet.jacobian
-        _, grad_prior, hess_prior = _neg_log_prior_terms(prior, za, prior_weight)
+        _, grad_prior, hess_prior = terms(za, idx)
         g = inv_s2 * (jac.transpose(-1, -2) @ r.unsqueeze(-1)).squeeze(-1) + grad_prior
         h = inv_s2 * jac.transpose(-1, -2) @ jac + hess_prior
         scale = torch.diagonal(h, dim1=-2, dim2=-1).mean(-1).clamp_min(1e-12)
@@ -86,7 +111,7 @@ def _lm(module, prior, x, z, inv_s2, n_iter, tol, prior_weight):
         step = -torch.cholesky_solve(g.unsqueeze(-1), chol).squeeze(-1)
         step = torch.where((info == 0)[:, None], step, -g / (scale * (1 + da))[:, None])
         z_new = prior.clamp(za + step)
-        e_new = _energy(module, prior, xa, z_new, inv_s2, prior_weight)
+        e_new = _energy(module, terms, xa, z_new, inv_s2, idx)
         accept = (e_new <= ea) & torch.isfinite(e_new)
         za = torch.where(accept[:, None], z_new, za)
         small = step.abs().amax(-1) <= tol * (1.0 + za.abs().amax(-1))
@@ -101,7 +126,7 @@ def _lm(module, prior, x, z, inv_s2, n_iter, tol, prior_weight):
 
 @torch.no_grad()
 def project(module, prior, x: torch.Tensor, noise_scale, *, n_iter: int = 50, n_grid_starts: int = 2,
-            tol: float = 1e-10, chunk: int = 2048):
+            tol: float = 1e-10, chunk: int = 2048, starts=None):
     """Posterior-mode latent codes of a batch ``x`` (standardised coordinates).
 
     Parameters
@@ -119,15 +144,21 @@ def project(module, prior, x: torch.Tensor, noise_scale, *, n_iter: int = 50, n_
         Per-sample step tolerance.
     chunk : int
         Samples per batch (results do not depend on it).
+    starts : Tensor of shape (n, d), optional
+        One given start per sample instead of the candidate starts (a local
+        search, e.g. from the code of the nearest training point).
 
     Returns
     -------
     Tensor of shape (n, d)
     """
     prior_weight = 0.0 if noise_scale is None else 1.0
+    if starts is not None and starts.shape != (x.shape[0], prior.dim):
+        raise ValueError(f"starts must have shape ({x.shape[0]}, {prior.dim}), got {tuple(starts.shape)}")
     inv_s2 = 1.0 if noise_scale is None else 1.0 / noise_scale**2
     grid = torch.as_tensor(prior.start_points(), dtype=x.dtype, device=x.device)
     grid_phi = module(grid)
+    grid_terms = _PriorTerms(prior, prior_weight)(grid)
     w, b = module.weight, module.bias
     pinv = torch.linalg.pinv(w)
     out = []
@@ -135,15 +166,19 @@ def project(module, prior, x: torch.Tensor, noise_scale, *, n_iter: int = 50, n_
     for start in range(0, x.shape[0], chunk):
         xc = x[start : start + chunk]
         n = xc.shape[0]
-        z_lin = prior.clamp((xc - b) @ pinv.T)
-        d2 = (xc**2).sum(-1, keepdim=True) - 2 * xc @ grid_phi.T + (grid_phi**2).sum(-1)
-        e_grid = 0.5 * inv_s2 * d2 + _neg_log_prior_terms(prior, grid, prior_weight)[0]
-        k = min(n_grid_starts, grid.shape[0])
-        best = torch.topk(e_grid, k, dim=-1, largest=False).indices  # (n, k)
-        starts = torch.cat([z_lin.unsqueeze(1), grid[best]], 1)  # (n, 1 + k, d)
-        s = starts.shape[1]
-        z, e = _lm(module, prior, xc.unsqueeze(1).expand(n, s, -1).reshape(n * s, -1),
-                   starts.reshape(n * s, d), inv_s2, n_iter, tol, prior_weight)
+        if starts is not None:
+            begin = starts[start : start + chunk].to(x).unsqueeze(1)  # (n, 1, d)
+        else:
+            z_lin = prior.clamp((xc - b) @ pinv.T)
+            d2 = (xc**2).sum(-1, keepdim=True) - 2 * xc @ grid_phi.T + (grid_phi**2).sum(-1)
+            e_grid = 0.5 * inv_s2 * d2 + grid_terms[0]
+            k = min(n_grid_starts, grid.shape[0])
+            best = torch.topk(e_grid, k, dim=-1, largest=False).indices  # (n, k)
+            begin = torch.cat([z_lin.unsqueeze(1), grid[best]], 1)  # (n, 1 + k, d)
+        s = begin.shape[1]
+        flat = begin.reshape(n * s, d)
+        z, e = _lm(module, prior, _PriorTerms(prior, prior_weight, flat), xc.unsqueeze(1).expand(n, s, -1).reshape(
+            n * s, -1), flat, inv_s2, n_iter, tol)
         z = z.reshape(n, s, d)
         e = e.reshape(n, s)
         idx = torch.argmin(e, dim=1)

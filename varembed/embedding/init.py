@@ -1,12 +1,13 @@
-"""Initial maps of the nonlinear embedding: Isomap, linear, random, or given codes.
+"""Initial codes and maps of the nonlinear embedding.
 
-Initial codes (``init="isomap"`` or an array) start the map at a given
-parameterisation: the map is first regressed onto ``x_i ~ phi(z_i)`` by least
-squares (the affine part in closed form, the neural residual by Adam), then
-the variational objective takes over.  ``init="linear"`` starts at the
-linear variational solution (PCA) with the neural residual at zero;
-``init="random"`` draws a random affine frame and a random smooth residual
-(a random folded map, as in the paper's code).
+Initial codes (``init="auto"``, ``"isomap"``, ``"neighbors"`` or an array;
+see :mod:`.layout`) start the map at a given parameterisation: the map is
+first regressed onto ``x_i ~ phi(c_i)`` by least squares (the affine part in
+closed form, the neural residual by Adam), then the variational objective
+takes over; the codes also define the codes prior and the anchor.
+``init="linear"`` starts at the linear variational solution (PCA) with the
+neural residual at zero; ``init="random"`` draws a random affine frame and a
+random smooth residual (a random folded map, as in the paper's code).
 """
 
 from __future__ import annotations
@@ -17,81 +18,77 @@ import numpy as np
 import torch
 
 from .._utils.schedule import cosine_factor
+from .layout import auto_codes, isomap_codes, neighbor_layout
 from .maps import SmoothMLPMap
 
-__all__ = ["isomap_codes", "initial_codes", "initial_map", "fit_map_to_codes", "INIT_NEIGHBORS_MAX_POINTS"]
+__all__ = ["initial_codes", "initial_map", "fit_map_to_codes", "normalised_codes", "pca_codes", "regression_residual"]
 
-#: Isomap is fitted on at most this many points (the rest are placed by its out-of-sample transform).
-INIT_NEIGHBORS_MAX_POINTS = 3000
 #: Adam steps (at most ``max_iter``), batch size and learning-rate factor of the regression onto codes.
-REGRESSION_STEPS, REGRESSION_BATCH, REGRESSION_LR_FACTOR = 500, 256, 3.0
+REGRESSION_STEPS, REGRESSION_BATCH, REGRESSION_LR_FACTOR = 200, 256, 3.0
 #: The regression's cosine schedule ends at this fraction of its learning rate.
 REGRESSION_FINAL_LR = 0.05
 
 
-def isomap_codes(X: np.ndarray, n_components: int, n_neighbors: int = 10, max_points: int = INIT_NEIGHBORS_MAX_POINTS,
-                 seed: int = 0) -> np.ndarray:
-    """Isomap coordinates (geodesic MDS on a kNN graph) of ``X``, centred.
-
-    For more than ``max_points`` samples, Isomap is fitted on a fixed random
-    subset and the rest are placed by its out-of-sample ``transform``.
-
-    Returns
-    -------
-    ndarray of shape (n, n_components)
-    """
-    from sklearn.manifold import Isomap
-
-    n = X.shape[0]
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(n, size=min(n, max_points), replace=False))
-    k = min(max(2, n_neighbors), len(idx) - 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        iso = Isomap(n_neighbors=k, n_components=n_components, eigen_solver="dense" if len(idx) <= 500 else "auto")
-        iso.fit(X[idx])
-        codes = iso.transform(X) if len(idx) < n else iso.embedding_
-    codes = np.asarray(codes, dtype=np.float64)
-    return codes - codes.mean(0)
-
-
 def initial_codes(init, X: np.ndarray, n_components: int, *, n_neighbors: int, seed: int):
-    """Codes of the training points that the map starts from, or ``None`` (linear / random starts).
+    """Codes of the training points that the map starts from, and how they were made.
 
-    ``"isomap"`` falls back to ``None`` (the linear start) with a warning when
-    Isomap fails (e.g. too few distinct points).
+    Returns ``(codes or None, kind)``: ``None`` for the linear / random starts,
+    and also (with a warning) when a layout fails (e.g. too few distinct
+    points), which then falls back to the linear start.
     """
     if isinstance(init, str):
-        if init != "isomap":
-            return None
+        if init not in ("auto", "isomap", "neighbors"):
+            return None, init
         try:
-            codes = isomap_codes(X, n_components, n_neighbors=n_neighbors, seed=seed)
+            if init == "auto":
+                codes, kind, _ = auto_codes(X, n_components, n_neighbors=n_neighbors, seed=seed)
+            elif init == "isomap":
+                codes, kind = isomap_codes(X, n_components, n_neighbors=n_neighbors, seed=seed), "isomap"
+            else:
+                codes, kind = neighbor_layout(X, n_components, seed=seed), "neighbors"
             if not np.all(np.isfinite(codes)) or not np.any(codes.std(0) > 0):
-                raise ValueError("degenerate Isomap coordinates")
-            return codes
+                raise ValueError("degenerate codes")
+            return codes, kind
         except (ValueError, np.linalg.LinAlgError) as exc:
-            warnings.warn(f"init='isomap' failed ({exc}); starting from the linear solution instead",
+            warnings.warn(f"init={init!r} failed ({exc}); starting from the linear solution instead",
                           UserWarning, stacklevel=3)
-            return None
+            return None, "linear"
     codes = np.asarray(init, dtype=np.float64)
     if codes.shape[0] != X.shape[0]:
         raise ValueError(f"init has {codes.shape[0]} rows but X has {X.shape[0]} samples")
-    return codes - codes.mean(0)
+    return codes - codes.mean(0), "array"
+
+
+def pca_codes(X: np.ndarray, n_components: int) -> np.ndarray:
+    """Principal-component codes of ``X`` (the codes of a linear start)."""
+    xc = X - X.mean(0)
+    _, _, vt = np.linalg.svd(xc, full_matrices=False)
+    return xc @ vt[:n_components].T
+
+
+def normalised_codes(codes: np.ndarray) -> np.ndarray:
+    """Codes centred and scaled by one factor to root-mean-square 1 (the aspect kept)."""
+    codes = codes - codes.mean(0)
+    std = codes.std(0)
+    return codes / max(float(np.sqrt(np.mean(std**2))), 1e-300)
 
 
 def _codes_on_prior(codes: np.ndarray, prior, keep_aspect: bool) -> np.ndarray:
     """Rescale codes to the prior: one common factor (``keep_aspect``), per axis, or spread over the box."""
     std = codes.std(0)
     std = np.where(std > 0, std, 1.0)
+    if prior.name == "codes":  # the codes are the prior's centres already
+        return codes
     if keep_aspect:
-        return codes / np.sqrt(np.mean(std**2))
+        return normalised_codes(codes)
     if prior.name == "uniform":  # variance L^2 / 3 per axis
         return codes / std * (prior.scale / np.sqrt(3.0))
     return codes / std * prior.scales
 
 
 def initial_map(init, codes, X: np.ndarray, prior, *, hidden, activation, continuity, keep_aspect: bool,
-                max_iter: int, learning_rate: float, seed: int, generator: torch.Generator, dtype, device):
+                max_iter: int, learning_rate: float, seed: int, generator: torch.Generator, dtype, device,
+                fit_residual: bool = True):
     """The map the training starts from.
 
     Parameters
@@ -108,6 +105,9 @@ def initial_map(init, codes, X: np.ndarray, prior, *, hidden, activation, contin
         per-axis scales came from the codes) instead of per axis.
     generator : torch.Generator
         On ``device``; the regression's batches.
+    fit_residual : bool
+        Regress the neural residual onto the codes too; ``False`` keeps it at
+        zero (a linear start whose codes are principal components).
 
     Returns
     -------
@@ -132,12 +132,19 @@ def initial_map(init, codes, X: np.ndarray, prior, *, hidden, activation, contin
         weight, bias = frame * float(np.sqrt(np.mean(X.var(0))) or 1.0), torch.zeros(dim, dtype=torch.float64)
     module = SmoothMLPMap(d, dim, hidden, activation, weight=weight, bias=bias, generator=cpu_gen,
                           random_residual=isinstance(init, str) and init == "random", dtype=dtype, device=device)
-    if codes is not None and hidden:
+    if codes is not None and hidden and fit_residual:
         fit_map_to_codes(module, torch.as_tensor(codes, dtype=dtype, device=device),
                          torch.as_tensor(X, dtype=dtype, device=device), n_steps=min(REGRESSION_STEPS, max_iter),
                          batch_size=REGRESSION_BATCH, learning_rate=learning_rate * REGRESSION_LR_FACTOR,
                          generator=generator)
     return module
+
+
+@torch.no_grad()
+def regression_residual(module, codes: torch.Tensor, X: torch.Tensor) -> float:
+    """``mean_i |x_i - phi(c_i)|^2 / (D - d)``: the noise per normal direction of a map regressed onto codes."""
+    d = codes.shape[1]
+    return float(((module(codes) - X) ** 2).sum(-1).mean()) / max(X.shape[1] - d, 1)
 
 
 def fit_map_to_codes(module, Z: torch.Tensor, X: torch.Tensor, *, n_steps: int, batch_size: int,

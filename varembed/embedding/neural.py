@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import time
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,26 +18,27 @@ from .._utils.device import resolve_device, resolve_dtype
 from .._utils.random import resolve_seed, spawn_seeds, torch_generator
 from .._utils.threads import torch_threads
 from ._base import BaseVariationalEmbedding
+from .coreset import StartIndex, choose_coreset, coreset_error, coreset_size
 from .densities import BANDWIDTH_RULES, DENSITY_NAMES, Density, make_density
 from .functional import EmbeddingFunctional, jitter_for
-from .init import initial_codes, initial_map
 from .inference import project
-from .maps import ACTIVATIONS, fix_gauge, get_activation
+from .init import initial_codes, initial_map, normalised_codes, pca_codes
+from .maps import fix_gauge
 from .noise import residual_noise_variance
-from .priors import PRIORS, GaussianPrior, make_prior
+from .priors import PRIORS
+from .stages import AUTO_SMOOTHNESS, AUTO_SMOOTHNESS_MIN_DIM, anchor_term, check_params, fitted_prior, standardization
 from .training import SCHEDULES, TrainingObjective, polish_lbfgs, train_adam
 
 __all__ = ["VariationalEmbedding"]
 
-#: ``smoothness="auto"``: the bending weight above ``AUTO_SMOOTHNESS_MIN_DIM`` latent dimensions
-#: (measured on load_digits, see the user guide).
-AUTO_SMOOTHNESS, AUTO_SMOOTHNESS_MIN_DIM = 0.1, 4
 #: Fixed held-out latent sample of the convergence check and of ``objective_``.
 VALIDATION_SIZE = 1024
-#: Evaluations of the convergence check over a run (at most every 100 steps).
-N_EVALUATIONS, MAX_EVAL_EVERY = 20, 100
+#: Steps between evaluations of the convergence check (fewer for tiny budgets).
+EVAL_EVERY = 25
 #: Quadrature points of the L-BFGS polish (d = 1, d >= 2).
 POLISH_POINTS_1D, POLISH_POINTS = 512, 2304
+#: Nearest-code indices of the local transform starts, one per fitted map (rebuilt after unpickling).
+_START_INDEX = weakref.WeakKeyDictionary()
 
 
 class VariationalEmbedding(BaseVariationalEmbedding):
@@ -43,105 +46,103 @@ class VariationalEmbedding(BaseVariationalEmbedding):
 
     Fits ``phi: R^d -> R^D`` by maximising::
 
-        F[phi] = E_q[ log p(phi(z)) + 1/2 log det(J^T J) - lam tr(J^T J) - mu |d^2 phi|^2 ]
+        F[phi] = E_{z~q}[ log p(phi) + 1/2 log det(J^T J) - lam tr(J^T J)
+                          + beta sum_i r_i(z) log N(x_i; phi(z), sigma^2 I) ]
 
-    where ``q`` is the latent prior, ``p`` a density built from the training
-    samples, ``J`` the Jacobian of ``phi`` and ``mu`` an optional bending
-    penalty.  Unlike t-SNE or UMAP the result is a parametric map in both
-    directions (``inverse_transform = phi``; ``transform`` = posterior mode of
-    the latent code) with a held-out likelihood (``score``) and diagnostics
-    (``diagnose``).  The user guide describes what each knob does, with
-    measurements.
+    with ``p`` a density built from the training points, ``J`` the Jacobian of
+    ``phi``, and by default the *codes prior* ``q`` (a KDE of initial codes
+    ``c_i`` of the data, responsibilities ``r_i``) with the *anchor* term
+    (``beta > 0``), which ties each latent region to its own data points; the
+    paper's functional is ``anchor=0`` with a Gaussian or box prior.  The
+    result is a parametric map in both directions (``inverse_transform =
+    phi``; ``transform`` = posterior mode of the latent code) with a held-out
+    likelihood (``score``) and diagnostics (``diagnose``).  ``docs/theory.rst``
+    states the objective and its Euler-Lagrange equation; the user guide says
+    what each knob does, with measurements.
 
     Parameters
     ----------
     n_components : int, default=2
         Latent dimension ``d``.
-    prior : {"gaussian", "uniform"}, default="gaussian"
-        Latent prior: ``N(0, diag(prior_scale^2))`` or the box ``[-prior_scale, prior_scale]^d``.
+    prior : {"codes", "gaussian", "uniform"}, default="codes"
+        Latent prior: the KDE of the initial codes (needs codes: ``init`` of
+        ``"auto"``, ``"isomap"``, ``"neighbors"`` or an array), ``N(0,
+        diag(prior_scale^2))``, or the box ``[-prior_scale, prior_scale]^d``.
     prior_scale : float, array of shape (n_components,), or "auto", default="auto"
-        Standard deviation (per axis for an array) or half-width of the box.
-        ``"auto"``: per-axis scales from the spread of the initial codes
-        (root-mean-square 1), so the prior does not squash a long axis of the
-        data; isotropic 1 without initial codes.
+        Codes prior: the kernel width (``"auto"``: Scott's ``n^(-1/(d+4))``,
+        codes at root-mean-square 1).  Gaussian: standard deviation(s)
+        (``"auto"``: per axis from the codes' spread).  Box: half-width.
     density : {"kde", "gaussian", "gmm"}, GaussianMixture, Density or object, default="kde"
-        Data density ``p``: a Gaussian KDE of the training data; the Gaussian
-        fitted to the data (PPCA noise floor); a 10-component
-        ``GaussianMixture`` (or your own instance, cloned and fitted); or a
-        model in *data* coordinates with torch ``log_prob(x)`` and/or
-        ``score(x)`` (a score-only model trains, but ``objective_`` and the
-        convergence check then need ``log_prob`` and are disabled).
+        Data density ``p``: a Gaussian KDE of the coreset; the Gaussian PPCA
+        fits; a 10-component ``GaussianMixture`` (or your own instance); or a
+        model in data coordinates with torch ``log_prob(x)`` and/or
+        ``score(x)`` (score-only models train, but report no objective).
     bandwidth : float or {"auto", "scott", "silverman"}, default="auto"
-        Kernel width of the KDE in standardised units.  ``"auto"`` is the
-        larger of Scott's width with the latent dimension in the exponent and
-        the median distance to the 5th nearest neighbour.  Raise it when the
-        fit collapses onto beads of single points (a warning says so); lower
-        it when separate sheets of the data merge.
+        Kernel width of the KDE (standardised units); ``"auto"``: the larger of
+        Scott's width with the latent dimension in the exponent and the median
+        5th-neighbour distance.  Raise it when the fit collapses onto beads.
     kde_neighbors : int or None, default=None
-        Truncate the KDE to the nearest ``kde_neighbors`` centres of each
-        query during training (faster for large data; ``None`` is exact).
+        Truncate the KDE to the nearest ``kde_neighbors`` centres per query.
     n_neighbors : int, default=10
-        Neighbours of the k-nearest-neighbour graph of the Isomap start.
+        Neighbours of the Isomap graph of ``init="auto"`` / ``"isomap"``.
+    max_centres : int or "auto", default="auto"
+        Size bound of the coreset: the training points the density, the codes
+        prior and the anchor sum over, and the fitted model keeps (``"auto"``:
+        20 000, and fewer so that about ``2^20`` numbers are stored).  Per-step
+        cost and model size do not grow with ``n`` beyond it.
     continuity : float, default=5e-2
-        ``lam > 0`` in standardised units: makes the problem well posed and
-        sets the preferred speed ``1/sqrt(2 lam)`` of the map.  Lower it when
-        the map is too short to cover the data; raise it against wiggles.
-    smoothness : float or "auto", default="auto"
-        ``mu >= 0``, weight of the bending (Hessian) penalty; ``"auto"``: 0
-        for ``n_components <= 3``, 0.1 above (keeps noisy high-dimensional fits
-        from folding); the value used is ``smoothness_``.
+        ``lam > 0`` (standardised units): sets the preferred speed ``1/sqrt(2 lam)``.
+    anchor : float, default=1.0
+        ``beta >= 0``, weight of the anchor term; 0 gives the paper's functional.
+    anchor_noise : float or "auto", default="auto"
+        ``sigma`` of the anchor; ``"auto"``: the residual of the initial map's
+        regression onto the codes, per normal direction.
+    smoothness : float or "auto", default=0.0
+        ``mu >= 0``, weight of the bending penalty ``E_q |d^2 phi|^2``;
+        ``"auto"``: 0.1 above 3 latent dimensions when ``anchor=0`` (it kept
+        the paper's functional from folding noisy high-dimensional data), else 0.
     bending : {"auto", "exact", "hutchinson"}, default="auto"
-        How Adam steps estimate the bending energy when ``smoothness > 0``:
-        exactly, or by the unbiased one-row Hutchinson estimate (``2 + d``
-        instead of ``1 + d + d (d + 1) / 2`` jet rows); ``"auto"``: exact for
-        ``n_components <= 3``.  Objective and polish are always exact.
+        How Adam steps estimate the bending energy (``"auto"``: exact up to d = 3).
     hidden : tuple of int, default=(128, 128, 128)
         Hidden widths of the neural residual; ``()`` gives an affine map.
     activation : {"tanh", "sin", "softplus", "silu"}, default="tanh"
-        Must be twice differentiable (``"relu"`` is rejected).
-    init : {"isomap", "linear", "random"} or ndarray of shape (n_samples, n_components), default="isomap"
-        Start of the map: regressed onto Isomap codes (or the given codes),
-        the linear solution (PCA), or a random folded map.
+    init : {"auto", "isomap", "neighbors", "linear", "random"} or ndarray, default="auto"
+        Initial codes: ``"auto"`` takes Isomap's on a near-isometric manifold
+        and a neighbour-embedding layout otherwise (``varembed.embedding.layout``);
+        ``"linear"``/``"random"`` start at PCA / a random folded map (no codes).
     standardize : {"scalar", "feature"} or None, default="scalar"
-        Centre and divide by one number (keeps the geometry), by each
-        feature's standard deviation, or use the raw data.  ``continuity``, a
-        float ``bandwidth`` and ``functional()`` refer to this space.
-    max_iter : int, default=600
-        Ceiling on the Adam steps.
+        Centre and divide by one number (keeps the geometry), per feature, or none.
+    max_iter : int, default=1000
+        Ceiling on the Adam steps (training stops at convergence first).
     batch_size : int, default=256
         Latent Monte-Carlo samples per step.
-    learning_rate : float, default=1e-3
-    lr_schedule : {"cosine", "constant", "step"}, default="cosine"
+    learning_rate : float, default=2e-3
+    lr_schedule : {"warmup", "cosine", "constant", "step"}, default="warmup"
+        ``"warmup"`` is independent of the budget (a warm-up, then constant).
     clip_grad : float or None, default=10.0
-        Global gradient-norm clipping.
-    n_iter_no_change : int or None, default=10
-        Stop when the objective on a fixed held-out latent sample has not
-        improved by ``tol`` (relative) for this many evaluations (every
-        ``max_iter / 20`` steps); ``None`` always runs ``max_iter`` steps.
-    tol : float, default=1e-4
+    n_iter_no_change : int or None, default=4
+        Convergence window: stop (after a short decay) when the mean objective
+        of the last ``n_iter_no_change`` evaluations (every 25 steps, on a
+        fixed latent sample) improves on the mean of the ones before by less
+        than ``tol``; ``None`` runs ``max_iter`` steps.
+    tol : float, default=5e-3
         Relative improvement that counts for the convergence check.
     polish_iter : int, default=0
-        Final full-batch L-BFGS iterations on a fixed quadrature set (0: none).
-    transform_noise : {"residual", "bandwidth"} or float, default="residual"
-        Observation-noise scale of ``transform``: the fitted residual noise
-        ``sqrt(noise_variance_)``, the kernel width, or a number
-        (standardised units).
+        Final full-batch L-BFGS iterations on a fixed quadrature of the prior.
+    transform_noise : {"bandwidth", "residual"} or float, default="bandwidth"
+        Noise scale ``s`` of the posterior-mode ``transform``: the kernel width,
+        the fitted residual ``sqrt(noise_variance_)``, or a number.
     callback : callable or None, default=None
-        ``callback(iteration, objective, estimator)`` at every evaluation of
-        the convergence check; returning ``True`` stops the training.
+        ``callback(iteration, objective, estimator)`` at every evaluation; ``True`` stops.
     distributed : bool, default=False
-        Data-parallel training under ``torch.distributed`` (one process per
-        device, launched with ``torchrun``): every rank draws its own latent
-        batch of ``batch_size`` points and the gradients are averaged, i.e.
-        one fit with ``world_size x batch_size`` samples per step.
+        Data-parallel training under ``torch.distributed`` (see the user guide).
     device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
     dtype : {None, "float32", "float64"}, default=None
-        ``None`` is float64 on CPU and float32 on CUDA.
+        ``None`` is float64 on CPU and float32 on CUDA (float32 is about 1.7x
+        faster on CPU with the same quality).
     n_jobs : int or None, default=None
-        Torch intra-op threads; ``None`` picks one thread for small problems
-        (they run faster and do not slow down when the machine is busy).
+        Torch intra-op threads; ``None`` picks one thread for small problems.
     random_state : int, RandomState instance or None, default=None
-        Seeds private generators (initialisation, Monte-Carlo batches).
     verbose : int, default=0
         ``>= 1``: a progress bar and a closing line.
 
@@ -149,34 +150,33 @@ class VariationalEmbedding(BaseVariationalEmbedding):
     ----------
     map_ : SmoothMLPMap
         The fitted map in standardised coordinates.
-    prior_ : GaussianPrior or UniformBoxPrior
+    prior_ : CodesPrior, GaussianPrior or UniformBoxPrior
     density_ : Density
         The data density in standardised coordinates.
+    coreset_ : Tensor of shape (m, n_features)
+        The kept training points (standardised).
+    coreset_error_ : float
+        Median relative standard error of the coreset KDE against the KDE of
+        all training points, at held-out training points (0 when all are kept).
+    codes_ : Tensor of shape (m, n_components) or None
+        Their initial codes (normalised), the centres of the codes prior.
+    init_kind_ : str
+        What made the codes (``"isomap"``, ``"neighbors"``, ``"array"``, ...).
     mean_, scale_ : ndarray of shape (n_features,)
         Standardisation ``x = mean_ + scale_ * u``.
-    smoothness_ : float
-        Bending weight used.
-    bandwidth_ : float
-        Kernel width (standardised units).
+    smoothness_, bandwidth_, anchor_noise_ : float
     noise_variance_ : float
-        Observation-noise variance of ``score_samples`` and ``transform``
-        (standardised units): the mean squared residual of training points
-        per normal direction, ``E |x - phi(z*(x))|^2 / (D - d)``.
+        Observation noise of ``score_samples`` (standardised): the mean squared
+        residual of training points per normal direction.
     objective_, initial_objective_ : float
         ``F`` on the fixed held-out latent sample after and before training.
     history_ : list of dict
-        Per evaluation: ``iter``, ``objective``, ``loss``, ``lr``, ``grad_norm``, ``time``.
     n_iter_ : int
-        Adam steps plus L-BFGS evaluations.
     converged_ : bool
-        Training stopped on the convergence check (or the callback) before ``max_iter``.
     fit_time_ : float
-        Seconds spent in ``fit``.
     device_, dtype_ :
-        Where the map lives.
     n_features_in_ : int
     feature_names_in_ : ndarray
-        Only when ``X`` has string feature names.
 
     Examples
     --------
@@ -188,21 +188,25 @@ class VariationalEmbedding(BaseVariationalEmbedding):
     (3, 2)
     """
 
+    _TORCH_ATTRS = BaseVariationalEmbedding._TORCH_ATTRS + ("coreset_", "codes_", "anchor_")
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "prior": [StrOptions(set(PRIORS))],
+        "prior": [StrOptions(set(PRIORS) | {"codes"})],
         "prior_scale": [Interval(Real, 0, None, closed="neither"), "array-like", StrOptions({"auto"})],
         "density": [StrOptions(set(DENSITY_NAMES)), GaussianMixture, Density, HasMethods(["log_prob"]),
                     HasMethods(["score"]), callable],
         "bandwidth": [Interval(Real, 0, None, closed="neither"), StrOptions(set(BANDWIDTH_RULES))],
         "kde_neighbors": [Interval(Integral, 1, None, closed="left"), None],
         "n_neighbors": [Interval(Integral, 2, None, closed="left")],
+        "max_centres": [Interval(Integral, 3, None, closed="left"), StrOptions({"auto"})],
         "continuity": [Interval(Real, 0, None, closed="neither")],
+        "anchor": [Interval(Real, 0, None, closed="left")],
+        "anchor_noise": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "smoothness": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "bending": [StrOptions({"auto", "exact", "hutchinson"})],
         "hidden": [tuple, list, Interval(Integral, 1, None, closed="left")],
         "activation": [str],
-        "init": [StrOptions({"isomap", "linear", "random"}), "array-like"],
+        "init": [StrOptions({"auto", "isomap", "neighbors", "linear", "random"}), "array-like"],
         "standardize": [StrOptions({"scalar", "feature"}), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -222,53 +226,26 @@ class VariationalEmbedding(BaseVariationalEmbedding):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, n_components=2, *, prior="gaussian", prior_scale="auto", density="kde", bandwidth="auto",
-                 kde_neighbors=None, n_neighbors=10, continuity=5e-2, smoothness="auto", bending="auto",
-                 hidden=(128, 128, 128), activation="tanh", init="isomap", standardize="scalar", max_iter=600,
-                 batch_size=256, learning_rate=1e-3, lr_schedule="cosine", clip_grad=10.0, n_iter_no_change=10,
-                 tol=1e-4, polish_iter=0, transform_noise="residual", callback=None, distributed=False, device="auto", dtype=None,
+    def __init__(self, n_components=2, *, prior="codes", prior_scale="auto", density="kde", bandwidth="auto",
+                 kde_neighbors=None, n_neighbors=10, max_centres="auto", continuity=5e-2, anchor=1.0,
+                 anchor_noise="auto", smoothness=0.0, bending="auto", hidden=(128, 128, 128), activation="tanh",
+                 init="auto", standardize="scalar", max_iter=1000, batch_size=256, learning_rate=2e-3,
+                 lr_schedule="warmup", clip_grad=10.0, n_iter_no_change=4, tol=5e-3, polish_iter=0,
+                 transform_noise="bandwidth", callback=None, distributed=False, device="auto", dtype=None,
                  n_jobs=None, random_state=None, verbose=0):
-        self.n_components = n_components
-        self.prior = prior
-        self.prior_scale = prior_scale
-        self.density = density
-        self.bandwidth = bandwidth
-        self.kde_neighbors = kde_neighbors
-        self.n_neighbors = n_neighbors
-        self.continuity = continuity
-        self.smoothness = smoothness
-        self.bending = bending
-        self.hidden = hidden
-        self.activation = activation
-        self.init = init
-        self.standardize = standardize
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.clip_grad = clip_grad
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.polish_iter = polish_iter
-        self.transform_noise = transform_noise
-        self.callback = callback
-        self.distributed = distributed
-        self.device = device
-        self.dtype = dtype
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
+        for name, value in list(locals().items()):
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
 
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit the density and the map: validate, standardise, density, initial map, train, polish, gauge, store.
+        """Fit: validate, standardise, coreset, density, codes, prior, initial map, anchor, train, polish, gauge, store.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            The samples whose density is embedded (at least 2; finite, real;
-            float32 input is computed in ``dtype`` all the same).
+            The samples whose density is embedded (at least 2; finite, real).
         y : None
             Ignored (scikit-learn API).
 
@@ -278,31 +255,44 @@ class VariationalEmbedding(BaseVariationalEmbedding):
         """
         t0 = time.perf_counter()
         X = np.array(validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2), dtype=np.float64)
-        hidden, d = self._check_params(X.shape[1]), int(self.n_components)
+        hidden, d = check_params(self, X.shape[1]), int(self.n_components)
         self.device_ = resolve_device(self.device)
         self.dtype_ = resolve_dtype(self.dtype, self.device_)
-        seed, train_seed, val_seed = spawn_seeds(resolve_seed(self.random_state), 3)
+        seed, train_seed, val_seed, core_seed = spawn_seeds(resolve_seed(self.random_state), 4)
+        opts = dict(dtype=self.dtype_, device=self.device_)
         with torch_threads(self.n_jobs, work=self._step_work(X.shape[1], hidden)):
-            self.mean_, self.scale_ = self._standardization_of(X)
+            self.mean_, self.scale_ = standardization(self.standardize, X)
             Xs = (X - self.mean_) / self.scale_
+            core = choose_coreset(len(Xs), coreset_size(self.max_centres, *Xs.shape, d), core_seed)
+            self.coreset_ = torch.as_tensor(Xs[core], **opts)
             self.density_, info = make_density(
-                self.density, Xs, n_components=d, bandwidth=self.bandwidth, kde_neighbors=self.kde_neighbors,
-                data_mean=self.mean_, data_scale=self.scale_, random_state=seed, dtype=self.dtype_,
-                device=self.device_)
+                self.density, Xs[core], n_components=d, bandwidth=self.bandwidth, kde_neighbors=self.kde_neighbors,
+                data_mean=self.mean_, data_scale=self.scale_, random_state=seed, **opts)
             self.bandwidth_ = float(info["bandwidth"])
-            codes = initial_codes(self.init, Xs, d, n_neighbors=int(self.n_neighbors), seed=seed)
-            self.prior_ = self._fitted_prior(d, codes)
+            self.coreset_error_ = (coreset_error(Xs, core, self.coreset_, self.bandwidth_, core_seed)
+                                   if len(core) < len(Xs) and self.density == "kde" else 0.0)
+            init = self.init if isinstance(self.init, str) else self._init_rows(core, len(Xs))
+            codes, self.init_kind_ = initial_codes(init, Xs[core], d, n_neighbors=int(self.n_neighbors), seed=seed)
+            start_codes = codes is not None
+            if codes is None and (self.prior == "codes" or float(self.anchor) > 0):
+                codes = pca_codes(Xs[core], d)  # a linear or random map still needs codes for the prior / anchor
+            codes = None if codes is None else normalised_codes(codes)
+            self.prior_ = fitted_prior(self.prior, self.prior_scale, d, codes, **opts)
             gen = torch_generator(train_seed, self.device_)
-            module = initial_map(self.init, codes, Xs, self.prior_, hidden=hidden, activation=self.activation,
-                                 continuity=float(self.continuity), keep_aspect=self._auto_prior(),
+            linear_on_codes = isinstance(self.init, str) and self.init == "linear" and self.prior_.name == "codes"
+            module = initial_map(self.init, codes if (start_codes or linear_on_codes) else None, Xs[core],
+                                 self.prior_, hidden=hidden, activation=self.activation,
+                                 continuity=float(self.continuity), keep_aspect=self._keep_aspect(),
                                  max_iter=int(self.max_iter), learning_rate=float(self.learning_rate), seed=seed,
-                                 generator=gen, dtype=self.dtype_, device=self.device_)
-            self._initial_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+                                 generator=gen, fit_residual=start_codes, **opts)
+            self.codes_ = None if codes is None else torch.as_tensor(codes, **opts)
+            self._initial_state = copy.deepcopy(module.state_dict())
+            self.anchor_ = anchor_term(self, self.prior_, codes, module, self.coreset_, **opts)
+            self.anchor_noise_ = float(np.sqrt(self.anchor_.noise_variance)) if self.anchor_ else float("nan")
             self.smoothness_ = self._resolved_smoothness(d)
-            objective = TrainingObjective(module, self._functional(), self._bending_mode(d))
-            z_val = self.prior_.sample(VALIDATION_SIZE, torch_generator(val_seed, self.device_), dtype=self.dtype_,
-                                       device=self.device_)
-            has_lp = bool(self.density_.has_log_prob)
+            objective = TrainingObjective(module, self.functional(), self._bending_mode(d))
+            z_val = self.prior_.sample(VALIDATION_SIZE, torch_generator(val_seed, self.device_), **opts)
+            has_lp = bool(getattr(self.density_, "has_log_prob", True))
             self.initial_objective_ = objective.evaluate(z_val) if has_lp else float("nan")
             self.history_, n_iter, self.converged_ = self._train(objective, gen, z_val, has_lp)
             n_iter += self._polish(objective, z_val, n_iter, has_lp, t0)
@@ -310,38 +300,25 @@ class VariationalEmbedding(BaseVariationalEmbedding):
             self.map_ = module.eval().requires_grad_(False)
             self.objective_ = objective.evaluate(z_val) if has_lp else float("nan")
             self.n_iter_ = max(1, int(n_iter))
-            self.noise_variance_ = float(info["noise_variance"]) if "noise_variance" in info else \
-                residual_noise_variance(module, self.prior_, Xs, self.bandwidth_, seed=seed, dtype=self.dtype_,
-                                        device=self.device_)
+            self.noise_variance_ = float(info["noise_variance"]) if "noise_variance" in info else (
+                residual_noise_variance(module, self.prior_, Xs[core], self.bandwidth_, seed=seed, **opts))
         self.fit_time_ = time.perf_counter() - t0
         if self.verbose:
-            print(f"[VariationalEmbedding] {X.shape[0]} x {X.shape[1]} -> d={d} on {self.device_}: objective "
-                  f"{self.initial_objective_:.4f} -> {self.objective_:.4f} in {self.n_iter_} iterations "
+            print(f"[VariationalEmbedding] {X.shape[0]} x {X.shape[1]} -> d={d} on {self.device_} (init "
+                  f"{self.init_kind_}, coreset {len(core)}): objective {self.initial_objective_:.4f} -> "
+                  f"{self.objective_:.4f} in {self.n_iter_} iterations "
                   f"({'converged' if self.converged_ else 'max_iter reached'}), {self.fit_time_:.1f} s")
         return self
 
     # -------------------------------------------------------------- fit stages
-    def _check_params(self, n_features: int):
-        """Checks the declarative constraints cannot express; returns ``hidden`` as a tuple."""
-        if int(self.n_components) > n_features:
-            raise ValueError(f"n_components={self.n_components} must be <= n_features={n_features}")
-        hidden = (self.hidden,) if isinstance(self.hidden, Integral) else tuple(self.hidden)
-        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h >= 1 for h in hidden):
-            raise ValueError(f"hidden must be a tuple of positive integers (or () for an affine map), got {self.hidden!r}")
-        get_activation(self.activation)
-        if not isinstance(self.init, str):
-            codes = np.asarray(self.init)
-            if codes.ndim != 2 or codes.shape[1] != self.n_components or not np.all(np.isfinite(codes)):
-                raise ValueError("init must be one of ['isomap', 'linear', 'random'] or a finite array of shape "
-                                 f"(n_samples, n_components={self.n_components}), got shape {codes.shape}")
-        if not isinstance(self.prior_scale, str) and np.ndim(self.prior_scale):
-            arr = np.asarray(self.prior_scale, dtype=float)
-            if arr.shape != (int(self.n_components),) or not np.all(np.isfinite(arr)) or not np.all(arr > 0):
-                raise ValueError(f"prior_scale must be a positive float or {self.n_components} positive floats, "
-                                 f"got {self.prior_scale!r}")
-            if self.prior != "gaussian":
-                raise ValueError("per-axis prior scales need prior='gaussian'")
-        return tuple(int(h) for h in hidden)
+    def _init_rows(self, core, n: int):
+        codes = np.asarray(self.init, dtype=np.float64)
+        if codes.shape[0] != n:
+            raise ValueError(f"init has {codes.shape[0]} rows but X has {n} samples")
+        return codes[core]
+
+    def _keep_aspect(self) -> bool:
+        return isinstance(self.prior_scale, str) and self.prior in ("gaussian", "codes")
 
     def _step_work(self, n_features: int, hidden) -> float:
         """Rough floating-point operations of one training step (for the thread count)."""
@@ -349,38 +326,12 @@ class VariationalEmbedding(BaseVariationalEmbedding):
         rows = 1 + int(self.n_components)
         return 6.0 * int(self.batch_size) * rows * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
 
-    def _standardization_of(self, X):
-        mean = X.mean(0) if self.standardize is not None else np.zeros(X.shape[1])
-        if self.standardize == "scalar":
-            s = float(np.sqrt(np.mean(X.var(0))))
-            scale = np.full(X.shape[1], s if s > 0 else 1.0)
-        elif self.standardize == "feature":
-            scale = X.std(0)
-            scale = np.where(scale > 0, scale, 1.0)
-        else:
-            scale = np.ones(X.shape[1])
-        return mean, scale
-
     def _standardization(self):
         return self.mean_, self.scale_
 
-    def _auto_prior(self) -> bool:
-        return isinstance(self.prior_scale, str) and self.prior == "gaussian"
-
-    def _fitted_prior(self, d: int, codes):
-        """The prior: given scales, or (``"auto"``) the aspect of the initial codes at root-mean-square 1."""
-        ps = self.prior_scale
-        if isinstance(ps, str):
-            if codes is None or self.prior != "gaussian":
-                return make_prior(self.prior, d, 1.0)
-            std = codes.std(0)
-            std = np.where(std > 0, std, std.max() if std.max() > 0 else 1.0)
-            return GaussianPrior(d, std / np.sqrt(np.mean(std**2)))
-        return make_prior(self.prior, d, np.asarray(ps, dtype=float) if np.ndim(ps) else float(ps))
-
     def _resolved_smoothness(self, d: int) -> float:
         if isinstance(self.smoothness, str):
-            return AUTO_SMOOTHNESS if d >= AUTO_SMOOTHNESS_MIN_DIM else 0.0
+            return AUTO_SMOOTHNESS if (d >= AUTO_SMOOTHNESS_MIN_DIM and self.anchor_ is None) else 0.0
         return float(self.smoothness)
 
     def _bending_mode(self, d: int) -> str:
@@ -388,9 +339,11 @@ class VariationalEmbedding(BaseVariationalEmbedding):
             return self.bending
         return "exact" if d < AUTO_SMOOTHNESS_MIN_DIM else "hutchinson"
 
-    def _functional(self) -> EmbeddingFunctional:
+    def functional(self) -> EmbeddingFunctional:
+        """The functional the fit maximised (prior, density, continuity, bending, anchor), standardised space."""
         return EmbeddingFunctional(self.prior_, self.density_, float(self.continuity), jitter_for(self.dtype_),
-                                   smoothness=self.smoothness_, dtype=self.dtype_, device=self.device_)
+                                   smoothness=self.smoothness_, anchor=self.anchor_, dtype=self.dtype_,
+                                   device=self.device_)
 
     def _train(self, objective, gen, z_val, has_lp):
         max_iter = int(self.max_iter)
@@ -406,9 +359,9 @@ class VariationalEmbedding(BaseVariationalEmbedding):
         return train_adam(objective, max_iter=max_iter, batch_size=int(self.batch_size),
                           learning_rate=float(self.learning_rate), schedule=self.lr_schedule,
                           clip_grad=self.clip_grad, generator=gen, z_val=z_val,
-                          eval_every=max(1, min(MAX_EVAL_EVERY, max_iter // N_EVALUATIONS)),
-                          n_iter_no_change=self.n_iter_no_change, tol=float(self.tol), verbose=int(self.verbose),
-                          has_log_prob=has_lp, callback=callback, reduce_gradients=reduce)
+                          eval_every=max(1, min(EVAL_EVERY, max_iter // 4)), n_iter_no_change=self.n_iter_no_change,
+                          tol=float(self.tol), verbose=int(self.verbose), has_log_prob=has_lp, callback=callback,
+                          reduce_gradients=reduce)
 
     def _polish(self, objective, z_val, n_iter, has_lp, t0) -> int:
         """Full-batch L-BFGS on the prior's quadrature; appends a ``stage="polish"`` entry to ``history_``."""
@@ -428,8 +381,20 @@ class VariationalEmbedding(BaseVariationalEmbedding):
             return float(self.bandwidth_ if self.transform_noise == "bandwidth" else np.sqrt(self.noise_variance_))
         return float(self.transform_noise)
 
+    def _local_starts(self, U):
+        """The codes of the nearest coreset points (a local search), or ``None`` (global candidate starts)."""
+        if self.codes_ is None or self.prior_.name != "codes":
+            return None
+        index = _START_INDEX.get(self.map_)  # cached per fitted map, outside the estimator's state
+        if index is None:
+            index = _START_INDEX[self.map_] = StartIndex(self.coreset_, self.codes_)
+        return index.starts(U)
+
     def _encode(self, U):
-        return project(self.map_, self.prior_, U, self._transform_noise_scale())
+        return project(self.map_, self.prior_, U, self._transform_noise_scale(), starts=self._local_starts(U))
+
+    def _foot_points(self, U):
+        return project(self.map_, self.prior_, U, None, starts=self._local_starts(U))
 
     def field(self, initial=False):
         """The map as a per-point torch function ``z (d,) -> phi(z) (D,)`` (standardised space).
@@ -439,8 +404,6 @@ class VariationalEmbedding(BaseVariationalEmbedding):
         """
         if not initial:
             return super().field()
-        import copy
-
         module = copy.deepcopy(self.map_)
         module.load_state_dict(self._initial_state)
         return lambda z: module(z)

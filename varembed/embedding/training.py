@@ -9,14 +9,20 @@ pass is the score (no graph through the KDE centres).
 Training (:func:`train_adam`):
 
 * Adam on fresh Monte-Carlo batches ``z ~ q`` drawn from a private generator;
-* learning-rate schedule ``"cosine"`` (linear warm-up over the first 2% of
-  the steps, cosine decay to 0.1% of the rate), ``"constant"`` or ``"step"``;
+* learning-rate schedule ``"warmup"`` (a linear warm-up over
+  :data:`WARMUP_STEPS` steps, then constant: independent of the budget,
+  except that a fit which reaches ``max_iter`` unconverged decays linearly
+  over its last :data:`DECAY_STEPS` steps),
+  ``"cosine"`` (warm-up over 2% of the steps, cosine decay to 0.1%),
+  ``"constant"`` or ``"step"``;
 * global gradient-norm clipping;
 * convergence: the objective on a *fixed* held-out Monte-Carlo set of latent
   points (common random numbers, so successive evaluations are comparable)
-  is checked every few steps; training stops when it has not improved by
-  ``tol`` (relative) for ``n_iter_no_change`` evaluations, ``max_iter`` is
-  a ceiling;
+  is evaluated every ``eval_every`` steps; when the mean of the last
+  ``window`` evaluations exceeds the mean of the ``window`` before by less
+  than ``tol`` (relative), the fit has converged: the learning rate then
+  decays linearly to zero over :data:`DECAY_STEPS` steps and training stops.
+  ``max_iter`` is only a ceiling, so a larger budget gives the same fit;
 * a tqdm progress bar when ``verbose`` and a user ``callback``.
 
 Optional deterministic polish (:func:`polish_lbfgs`): full-batch L-BFGS with
@@ -27,7 +33,6 @@ the Euler-Lagrange residual much lower than stochastic training can.
 from __future__ import annotations
 
 import copy
-import math
 import time
 from dataclasses import dataclass
 
@@ -37,9 +42,14 @@ import torch
 from .._utils.schedule import cosine_factor
 from .densities import log_prob_with_score
 
-__all__ = ["TrainingObjective", "train_adam", "polish_lbfgs", "SCHEDULES", "WARMUP_FRACTION", "FINAL_LR_FACTOR"]
+__all__ = ["TrainingObjective", "train_adam", "polish_lbfgs", "SCHEDULES", "WARMUP_FRACTION", "FINAL_LR_FACTOR",
+           "WARMUP_STEPS", "DECAY_STEPS"]
 
-SCHEDULES = ("cosine", "constant", "step")
+SCHEDULES = ("warmup", "cosine", "constant", "step")
+#: Warm-up steps of the ``"warmup"`` schedule (then constant).
+WARMUP_STEPS = 50
+#: Steps of linear learning-rate decay to zero once the convergence check fires.
+DECAY_STEPS = 100
 #: Fraction of the steps with a linear learning-rate warm-up (cosine schedule).
 WARMUP_FRACTION = 0.02
 #: The cosine schedule decays the rate to this fraction of ``learning_rate``.
@@ -91,7 +101,10 @@ class TrainingObjective:
         else:
             jet, packed = self.module.jet(z, order=2 if lag.smoothness > 0 else 1), "pairs"
         log_p = log_prob_with_score(self.functional.density, jet.value)
-        return lag.value(log_p, jet.jacobian, jet.hessian, packed)
+        value = lag.value(log_p, jet.jacobian, jet.hessian, packed)
+        if self.functional.anchor is not None:
+            value = value + self.functional.anchor.value(z, jet.value)
+        return value
 
     def mean(self, z: torch.Tensor, weights=None, directions=None) -> torch.Tensor:
         f = self.pointwise(z, directions)
@@ -114,6 +127,9 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
     """Learning-rate multiplier of ``schedule`` at ``step`` of ``total``."""
     if schedule == "constant":
         return 1.0
+    if schedule == "warmup":  # warm-up, constant, and a linear decay over the budget's last steps
+        warm, tail = max(1, min(WARMUP_STEPS, total // 4)), max(1, min(DECAY_STEPS, total // 4))
+        return min(1.0, (step + 1) / warm, (total - step) / tail)
     if schedule == "step":
         return 0.1 ** int(3 * step / max(total, 1))
     return cosine_factor(step, total, warmup=max(1, int(WARMUP_FRACTION * total)), floor=FINAL_LR_FACTOR)
@@ -123,7 +139,13 @@ def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, 
                schedule: str, clip_grad, generator: torch.Generator, z_val: torch.Tensor, eval_every: int,
                n_iter_no_change, tol: float, verbose: int = 0, has_log_prob: bool = True, callback=None,
                reduce_gradients=None, desc: str = "VariationalEmbedding"):
-    """Adam with schedule, clipping and a convergence check; restores the best parameters if the last are worse.
+    """Adam with schedule, clipping and the convergence check of the module docstring.
+
+    Parameters
+    ----------
+    n_iter_no_change : int or None
+        The ``window`` of the convergence check (evaluations per block); ``None``
+        runs ``max_iter`` steps.
 
     Parameters
     ----------
@@ -142,7 +164,7 @@ def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, 
     n_iter : int
         Adam steps taken.
     converged : bool
-        Stopped by the convergence criterion (or the callback) before ``max_iter``.
+        Stopped by the convergence check (or the callback) before ``max_iter``.
     """
     module, prior = objective.module, objective.prior
     params = [p for p in module.parameters() if p.requires_grad]
@@ -150,10 +172,9 @@ def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, 
     # fused Adam on CUDA: one kernel per step instead of several per parameter (launch-bound there)
     opt = torch.optim.Adam(params, lr=learning_rate, fused=device.type == "cuda")
     start_time = time.perf_counter()
-    best = objective.evaluate(z_val) if has_log_prob else -math.inf
-    best_state = copy.deepcopy(module.state_dict())
-    history = [dict(iter=0, objective=best, loss=float("nan"), lr=0.0, grad_norm=float("nan"), time=0.0)]
-    stall, converged, step = 0, False, 0
+    first = objective.evaluate(z_val) if has_log_prob else float("nan")
+    history = [dict(iter=0, objective=first, loss=float("nan"), lr=0.0, grad_norm=float("nan"), time=0.0)]
+    values, converged, step, end, decay_from = [], False, 0, max_iter, None
     bar = None
     if verbose:
         from tqdm.auto import tqdm
@@ -162,6 +183,8 @@ def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, 
     losses, gnorms = [], []
     for step in range(1, max_iter + 1):
         factor = lr_factor(schedule, step - 1, max_iter)
+        if decay_from is not None:
+            factor *= max(0.0, (end - step + 1) / max(1, end - decay_from))
         for group in opt.param_groups:
             group["lr"] = learning_rate * factor
         z = prior.sample(batch_size, generator, dtype=dtype, device=device)
@@ -181,7 +204,9 @@ def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, 
         gnorms.append(gnorm.detach())
         if bar is not None:
             bar.update(1)
-        if step % eval_every and step != max_iter:
+        if step >= end:
+            break
+        if step % eval_every:
             continue
         losses, gnorms = torch.stack(losses).cpu().numpy(), torch.stack(gnorms).cpu().numpy()
         if not np.all(np.isfinite(losses)):
@@ -196,23 +221,16 @@ def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, 
         if callback is not None and callback(step, val):
             converged = True
             break
-        if not has_log_prob:
-            best_state = None  # score-only: no objective to monitor, keep the last state
-            continue
-        if val > best:
-            stall = 0 if val > best + tol * max(1.0, abs(best)) else stall + 1
-            best, best_state = val, copy.deepcopy(module.state_dict())
-        else:
-            stall += 1
-        if n_iter_no_change is not None and stall >= n_iter_no_change:
-            converged = True
-            break
+        values.append(val)
+        w = n_iter_no_change
+        if (w is not None and decay_from is None and has_log_prob and len(values) >= 2 * w
+                and np.mean(values[-w:]) - np.mean(values[-2 * w:-w]) <= tol * max(1.0, abs(float(np.mean(values[-w:]))))):
+            converged, decay_from, end = True, step, min(max_iter, step + DECAY_STEPS)
     if bar is not None:
         bar.close()
-    # Restore the best parameters only if the final ones are clearly worse: among iterates within
-    # the noise of the fixed held-out sample, picking the best would bias the fit to that sample.
-    if best_state is not None and history[-1]["objective"] < best - tol * max(1.0, abs(best)):
-        module.load_state_dict(best_state)
+    if has_log_prob and history[-1]["iter"] != step:
+        history.append(dict(iter=step, objective=objective.evaluate(z_val), loss=float("nan"), lr=0.0,
+                            grad_norm=float("nan"), time=time.perf_counter() - start_time))
     return history, step, converged
 
 

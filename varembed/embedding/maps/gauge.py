@@ -7,7 +7,8 @@ the axes for a uniform box.  :func:`fix_gauge` picks one representative,
 reproducibly: the principal axes of ``E_q G`` in decreasing order (where
 rotations are symmetries), otherwise the axes ordered by ``E_q G_ii`` (box),
 and signs such that the largest-magnitude entry of ``E_q[z_k phi(z)]`` is
-positive (scikit-learn's convention for PCA).
+positive (scikit-learn's convention for PCA).  A prior without symmetries (the
+codes prior, a density) leaves no gauge: the map is left as it is.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def fix_gauge(module, prior, z: torch.Tensor) -> torch.Tensor:
         Fixed latent samples of the prior on which ``E_q`` is estimated.
     """
     d = prior.dim
+    if prior.name not in ("gaussian", "uniform"):
+        return torch.eye(d, dtype=z.dtype, device=z.device)
     jac = module.jet(z, order=1).jacobian
     gram = (jac.transpose(-1, -2) @ jac).mean(0)
     eye = torch.eye(d, dtype=gram.dtype, device=gram.device)
