@@ -124,9 +124,10 @@ def test_oracle_arm_keeps_its_generators_fixed(data):
 def test_selection_history_and_map_objective(data):
     est = _small(n_conserved=3).fit(data.train)
     sel = est.selection_
-    assert sel["n_slots"][0] == 0 and len(sel["criterion"]) == len(sel["n_slots"])
-    assert sel["selected"] == int(np.argmin(sel["criterion"]))
-    assert est.n_iter_ == 2 + (2 if sel["selected"] else 0) + 4  # base + the selected model's steps + final
+    assert sel["selected"] == sum(t["accepted"] for t in sel["trials"]) == est.module_.conserved.n_conserved \
+        if sel["selected"] else est.module_.conserved is None
+    assert all(t["accepted"] == (t["z"] > 3.0) for t in sel["trials"])
+    assert est.n_iter_ == 2 + 4  # the selected hypothesis's selection steps + final
     m = _small(n_conserved=2, objective="map").fit(data.train)
     assert m.module_.conserved is None or not m.module_.conserved.variational  # MAP: point estimates
 

@@ -26,8 +26,7 @@ def add_arguments(parser):
     parser.add_argument("--ablation", action="store_true", help="every system (about 20 CPU minutes)")
     parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated subset of " + ",".join(ARMS))
     parser.add_argument("--max-iter", type=int, default=None, help="steps of the final model (default: preset)")
-    parser.add_argument("--n-warmup", type=int, default=None, help="steps of the base network (default: preset)")
-    parser.add_argument("--selection-iter", type=int, default=None, help="steps per candidate model")
+    parser.add_argument("--selection-iter", type=int, default=None, help="steps per symmetry hypothesis")
     parser.add_argument("--n-train", type=int, default=None, help="training trajectories (default: preset)")
     parser.add_argument("--n-conserved", type=int, default=None, help="most slots K tried by the selection")
     parser.add_argument("--hidden", type=int, nargs="+", default=None, help="hidden widths of F_theta")
@@ -40,7 +39,7 @@ def add_arguments(parser):
 
 
 def _overrides(args) -> dict:
-    keys = {"max_iter": args.max_iter, "n_warmup": args.n_warmup, "selection_iter": args.selection_iter,
+    keys = {"max_iter": args.max_iter, "selection_iter": args.selection_iter,
             "n_train": args.n_train, "n_conserved": args.n_conserved, "n_test": args.n_test,
             "hidden": None if args.hidden is None else tuple(args.hidden)}
     for name in ("max_iter", "selection_iter", "n_train", "n_test"):

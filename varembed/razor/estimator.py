@@ -88,13 +88,15 @@ class NoetherRazor(EvaluationMixin, BaseEstimator):
     objective : {"elbo", "map"}, default="elbo"
         ``"map"``: point estimates of everything, no KL (Occam) term.
     max_iter : int, default=1000
-        Optimiser steps of the final model.
-    n_warmup : int, default=500
-        Learnable slots only.  ``full``: steps of the unsymmetrised base
-        network the selection starts from; ``ball``: symmetry-discovery steps,
-        after which the network restarts with the discovered quantities kept.
-    selection_iter : int, default=300
-        ``full`` measure: steps each candidate model of the selection gets.
+        Optimiser steps (of the selected model, after its ``selection_iter``
+        steps, for learnable slots with the ``full`` measure).
+    n_warmup : int, default=0
+        ``ball`` measure with learnable slots: symmetry-discovery steps, after
+        which the network restarts with the discovered quantities kept (a
+        network co-adapted to the early, small orbits stays in a worse optimum).
+    selection_iter : int, default=400
+        ``full`` measure with learnable slots: steps each hypothesis of the
+        selection is trained for (:mod:`varembed.razor.selection`).
     batch_size : int, default=256
         Transitions per step (all of them when larger than the data).
     learning_rate : float, default=1e-3
@@ -193,8 +195,8 @@ class NoetherRazor(EvaluationMixin, BaseEstimator):
         prior_var=1.0,
         objective="elbo",
         max_iter=1000,
-        n_warmup=500,
-        selection_iter=300,
+        n_warmup=0,
+        selection_iter=400,
         batch_size=256,
         learning_rate=1e-3,
         learning_rate_conserved=1e-5,
@@ -316,7 +318,7 @@ class NoetherRazor(EvaluationMixin, BaseEstimator):
             learnable = self.generators is None and self.n_conserved > 0
             self.selection_ = None
             if learnable and self.measure == "full":
-                self.module_, self.history_, self.selection_ = select_symmetries(self, x, y, dt, generator)
+                self.module_, self.history_, self.selection_ = select_symmetries(self, x, y, dt, seed)
             elif learnable and self.n_warmup > 0:
                 self.module_ = self._build(self.n_states_, generator)
                 warm = fit_hnn(self, self.module_, x, y, dt, generator, self.n_warmup, desc="razor warm-up")
@@ -341,12 +343,13 @@ class NoetherRazor(EvaluationMixin, BaseEstimator):
             return None
         return self.module_.conserved.quadratic()
 
-    def learned_symmetries(self, system=None, trajectories=None, *, closure=True):
+    def learned_symmetries(self, system=None, trajectories=None, *, closure=False):
         """The conserved quantities the fitted model reports, checked against ``system``.
 
-        The rank is read from the slots' posterior (:func:`~varembed.razor.readout.read_out`)
-        and, with ``closure``, completed by their Poisson brackets: everything
-        the model is symmetric under.
+        The rank is read from the slots' posterior (:func:`~varembed.razor.readout.read_out`).
+        The ``full`` selection already tests Poisson-closed spans; ``closure``
+        completes any other set of slots by its brackets (everything a model
+        symmetric under them conserves).
 
         Parameters
         ----------

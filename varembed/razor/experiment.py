@@ -35,7 +35,7 @@ SYSTEMS = {
 }
 
 #: Settings shared by every system and arm (the estimator's defaults otherwise).
-COMMON = dict(dt=0.2, batch_size=128, learning_rate=2e-3, n_warmup=400, selection_iter=150, max_iter=300,
+COMMON = dict(dt=0.2, batch_size=128, learning_rate=2e-3, selection_iter=400, max_iter=300,
               eval_mc_samples=8, eval_symmetry_samples=32, dtype="float32")
 DATA = dict(n_train=40, n_train_steps=20, n_test=50, n_test_steps=20)
 
@@ -84,7 +84,7 @@ def run_system(name, *, arms=ARMS, seed=0, overrides=None, verbose=0, n_jobs=1):
     data = {k: cfg.pop(k) for k in DATA}
     k = cfg.pop("n_conserved")
     splits = make_splits(system, dt=cfg["dt"], seed=seed, **data)
-    budget = cfg["n_warmup"] + cfg["selection_iter"] + cfg["max_iter"]
+    budget = cfg["selection_iter"] + cfg["max_iter"]  # the steps of the selected hypothesis
     true_dim = None
     results = []
     for arm in arms:

@@ -179,6 +179,8 @@ def lie_closure(basis, m: int, *, scale=0.0, z_crit=3.0, max_rounds=10) -> np.nd
     ndarray of shape (r', p), ``r' >= r``
     """
     span = np.asarray(basis, dtype=np.float64).reshape(-1, m * (m + 1) // 2 + m)
+    if span.shape[0]:
+        span = np.linalg.svd(span, full_matrices=False)[2][: span.shape[0]]  # orthonormal rows, same span
     null = max(2.0 * float(scale), 1e-8)
     for _ in range(max_rounds):
         if span.shape[0] < 2:
@@ -195,7 +197,7 @@ def lie_closure(basis, m: int, *, scale=0.0, z_crit=3.0, max_rounds=10) -> np.nd
     return span
 
 
-def read_out(conserved, system=None, trajectories=None, *, closure=True, z_crit=3.0) -> LearnedSymmetries:
+def read_out(conserved, system=None, trajectories=None, *, closure=False, z_crit=3.0) -> LearnedSymmetries:
     """The reported conserved quantities of fitted slots (see the module docstring).
 
     Parameters
@@ -204,9 +206,9 @@ def read_out(conserved, system=None, trajectories=None, *, closure=True, z_crit=
     system : HamiltonianSystem, optional
     trajectories : array-like of shape (n, T + 1, M), optional
         Held-out true trajectories for the drift ratios.
-    closure : bool, default=True
+    closure : bool, default=False
         Report the Poisson-bracket closure of the slots' span (:func:`lie_closure`):
-        everything the model conserves.
+        everything a model symmetric under the slots conserves.
     z_crit : float, default=3.0
 
     Returns
