@@ -24,7 +24,7 @@ import tempfile
 import torch
 
 from varembed.razor.experiment import run_system
-from varembed.razor.report import LEGEND, format_table, plot_singular_values, verdict
+from varembed.razor.report import LEGEND, format_table, plot_selection, verdict
 
 #: Smaller budgets than the ablation presets: this example runs in the documentation build.
 FAST = dict(selection_iter=250, max_iter=150, n_test=30)
@@ -44,7 +44,7 @@ def main(argv=None):
         for r in results:
             print(verdict(r))
         print(format_table(results))
-        path = plot_singular_values(results, os.path.join(args.out, f"razor_{name}.png"), title=name)
+        path = plot_selection(results, os.path.join(args.out, f"razor_{name}.png"), title=name)
         print(f"wrote {path}\n")
     print(LEGEND)
 

@@ -10,7 +10,7 @@ from varembed.cli import razor as command
 from varembed.cli._common import CLIError
 from varembed.razor.experiment import ArmResult
 from varembed.razor.readout import LearnedSymmetries
-from varembed.razor.report import LEGEND, format_table, plot_singular_values, verdict
+from varembed.razor.report import LEGEND, format_table, plot_selection, verdict
 
 TINY = ["--selection-iter", "2", "--max-iter", "2", "--n-test", "2", "--n-train", "3",
         "--hidden", "8", "--n-conserved", "2"]
@@ -32,7 +32,7 @@ def test_command_prints_the_verdict_first_then_table_and_legend_and_writes_stric
     assert "Infinity" not in text and "NaN" not in text
     rows = json.loads(text)
     assert [r["arm"] for r in rows] == ["learned", "vanilla"] and rows[0]["true_rank"] == 2
-    assert (tmp_path / "razor_distinct2_singular_values.png").stat().st_size > 1000
+    assert (tmp_path / "razor_distinct2_selection.png").stat().st_size > 1000
 
 
 def test_command_defaults_and_errors(tmp_path):
@@ -62,5 +62,6 @@ def test_report_pieces(tmp_path):
                           "trajectories")
     assert "!= true rank 2" in verdict(_result(1, true_dim=2))
     assert "nharm1" in format_table([r]) and "moved" in LEGEND
-    path = plot_singular_values([r], str(tmp_path / "one.png"), title="one bar")  # legend must not hide the bar
+    r.selection = {"trials": [{"candidate": 0, "n_symmetries": 1, "z": 12.0, "improvement": 3.0, "accepted": True}]}
+    path = plot_selection([r], str(tmp_path / "one.png"), title="one bar")  # the legend must not hide the bar
     assert (tmp_path / "one.png").stat().st_size > 1000 and path.endswith("one.png")

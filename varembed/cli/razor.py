@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..razor.experiment import ARMS, SYSTEMS, run_ablation, summary
-from ..razor.report import LEGEND, format_table, plot_singular_values, verdict
+from ..razor.report import LEGEND, format_table, plot_selection, verdict
 from ._common import CLIError, add_output, add_verbosity, output_dir, write_json
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
@@ -16,7 +16,7 @@ For each system, four variational HNNs are fitted on the same trajectories:
 learned (the ELBO selects the symmetries), map (the same selection by the MAP
 loss: no Occam term), vanilla (no symmetry) and oracle (the exact conserved
 quantities).  The report starts with the verdict of every learned arm, then
-the table and its legend; a JSON summary and a singular-value figure per
+the table and its legend; a JSON summary and a figure of the selection per
 system go to --out.  Systems: """ + ", ".join(SYSTEMS)
 
 
@@ -69,9 +69,9 @@ def run(args) -> int:
     def after_system(results):
         if args.verbose:  # progress: each system's rows as soon as they exist
             print(format_table(results), flush=True)
-        if any(r.symmetries is not None and r.symmetries.singular_values.size for r in results):
-            path = os.path.join(out, f"razor_{results[0].system}_singular_values.png")
-            figures.append(plot_singular_values(results, path, title=results[0].system))
+        if any(r.selection for r in results):
+            path = os.path.join(out, f"razor_{results[0].system}_selection.png")
+            figures.append(plot_selection(results, path, title=results[0].system))
 
     results = run_ablation(systems, arms=arms, seed=args.seed, overrides=overrides, verbose=int(args.verbose),
                            callback=after_system)

@@ -34,18 +34,20 @@ def make_splits(
     n_test=100,
     n_test_steps=20,
     dt=0.2,
+    p_train=0.5,
     seed=0,
 ) -> Splits:
     """Train / test / test_wider / test_moved data with independent seeds.
 
-    Training states start from ``q ~ N(0, 1)``, ``p ~ N(0, 0.5^2)``; the test
+    Training states start from ``q ~ N(0, 1)``, ``p ~ N(0, p_train^2)`` (the
+    paper's 0.5 by default); the test
     sets use ``p_scale = 0.2`` with ``q_scale = 1`` (``test``), ``q_scale = 3``
     (``test_wider``) and positions shifted by ``+1`` (``test_moved``).  Each
     split draws from its own child of ``numpy.random.SeedSequence(seed)``.
     """
     seeds = np.random.SeedSequence(seed).spawn(4)
     rngs = [np.random.default_rng(s) for s in seeds]
-    x_train = system.initial_conditions(n_train, q_scale=1.0, p_scale=0.5, seed=rngs[0])
+    x_train = system.initial_conditions(n_train, q_scale=1.0, p_scale=p_train, seed=rngs[0])
     x_test = system.initial_conditions(n_test, q_scale=1.0, p_scale=0.2, seed=rngs[1])
     x_wide = system.initial_conditions(n_test, q_scale=3.0, p_scale=0.2, seed=rngs[2])
     x_moved = system.initial_conditions(n_test, q_scale=1.0, p_scale=0.2, q_shift=1.0, seed=rngs[3])

@@ -37,7 +37,7 @@ SYSTEMS = {
 #: Settings shared by every system and arm (the estimator's defaults otherwise).
 COMMON = dict(dt=0.2, batch_size=128, learning_rate=2e-3, selection_iter=400, max_iter=300,
               eval_mc_samples=8, eval_symmetry_samples=32, dtype="float32")
-DATA = dict(n_train=40, n_train_steps=20, n_test=50, n_test_steps=20)
+DATA = dict(n_train=40, n_train_steps=20, n_test=50, n_test_steps=20, p_train=1.0)
 
 ARMS = ("learned", "map", "vanilla", "oracle")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LEGEND", "verdict", "format_table", "plot_singular_values"]
+__all__ = ["LEGEND", "verdict", "format_table", "plot_selection"]
 
 LEGEND = """columns:
   rank      conserved quantities the arm reports (learned: selected by the bound, read from the posterior;
@@ -57,33 +57,36 @@ def format_table(results) -> str:
     return "\n".join(lines)
 
 
-def plot_singular_values(results, path, title=None):
-    """Bar plot of every arm's normalised singular values with the true rank and parallelness (PNG)."""
-    import matplotlib.pyplot as plt
+def plot_selection(results, path, title=None, *, z_crit=3.0):
+    """The selection of every arm that has one: the paired z-score of each hypothesis tried (PNG).
 
-    arms = [r for r in results if r.symmetries is not None and r.symmetries.singular_values.size]
+    One bar per hypothesis, labelled by the size of its (closed) span, green
+    when the bound accepted it; the dashed lines are ``+-z_crit``.  The
+    z-axis is symmetric-logarithmic: rejected wrong spans reach -100 and below.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    arms = [r for r in results if r.selection and r.selection.get("trials")]
     fig, axes = plt.subplots(1, max(1, len(arms)), figsize=(4.6 * max(1, len(arms)), 3.6), squeeze=False)
     for ax, r in zip(axes[0], arms):
-        s = r.symmetries
-        sv = s.singular_values / s.singular_values[0]
-        idx = np.arange(1, sv.size + 1)
-        kept = idx <= s.rank
-        ax.bar(idx[kept], sv[kept], color="tab:blue", label="reported")
-        ax.bar(idx[~kept], sv[~kept], color="tab:gray", label="dropped")
-        ax.set_yscale("log")
-        if r.true_dim is not None:
-            ax.axvline(r.true_dim + 0.5, color="k", ls="--", lw=1, label=f"true rank {r.true_dim}")
-        if s.rank and s.parallelness is not None:
-            pos = np.arange(1, s.rank + 1)
-            ax.plot(pos, s.parallelness, "o", color="tab:red", label="parallelness of reported quantities")
-            idx = np.arange(1, max(sv.size, s.rank) + 1)
-        ax.set_ylim(min(1e-3, 0.5 * max(sv.min(), 1e-12)), 3.0)
-        ax.set_xticks(idx)
-        ax.set_xlabel("singular value index")
-        ax.set_ylabel("slot singular value / largest")
-        ax.set_title(f"{r.arm}: reports {s.rank} (true {r.true_dim})")
-        # outside the axes: a legend inside covered the only bar of a rank-1 spectrum
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.22), ncol=2, frameon=False)
+        trials = r.selection["trials"]
+        z = np.array([t["z"] if t["z"] is not None and np.isfinite(t["z"]) else -1e3 for t in trials])
+        colors = ["tab:green" if t["accepted"] else "tab:red" for t in trials]
+        idx = np.arange(1, len(trials) + 1)
+        ax.bar(idx, np.clip(z, -1e3, 1e3), color=colors)
+        ax.axhline(z_crit, color="k", ls="--", lw=1)
+        ax.axhline(-z_crit, color="k", ls="--", lw=1)
+        ax.set_yscale("symlog", linthresh=z_crit)
+        ax.set_xticks(idx, [f"{t['n_symmetries']}" for t in trials])
+        ax.set_xlabel("size of the hypothesis (closed span)")
+        ax.set_ylabel("paired z of the bound's improvement")
+        reported = r.symmetries.rank if r.symmetries is not None else 0
+        ax.set_title(f"{r.arm}: reports {reported} (true {r.true_dim})")
+        handles = [Patch(color="tab:green", label="accepted"), Patch(color="tab:red", label="rejected"),
+                   plt.Line2D([], [], color="k", ls="--", label=f"z = +-{z_crit:g}")]
+        # outside the axes: a legend inside can cover the only bar
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.22), ncol=3, frameon=False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

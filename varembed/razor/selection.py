@@ -59,6 +59,12 @@ def _outside(span, vector) -> float:
     return float(np.linalg.norm(vector - (span @ vector) @ span))
 
 
+def _same_span(a, b) -> bool:
+    if a.shape != b.shape:
+        return False
+    return bool(np.allclose(a.T @ a, b.T @ b, atol=1e-6))  # equal orthogonal projectors
+
+
 def select_symmetries(est, x, y, dt, seed):
     """Run the selection (module docstring); returns ``(module, history, selection)``.
 
@@ -81,11 +87,13 @@ def select_symmetries(est, x, y, dt, seed):
 
     span = np.zeros((0, cand.shape[1]))
     current, history, crit = hypothesis(span)
-    trials, rejections = [], 0
+    trials, rejections, rejected = [], 0, []
     for k, candidate in enumerate(cand):
         if _outside(span, candidate) <= 3.0 * scale:  # already a symmetry of the current hypothesis
             continue
         new_span = lie_closure(np.vstack([span, candidate]), m, scale=scale / 2.0)
+        if any(_same_span(new_span, old) for old in rejected):  # the same hypothesis again (e.g. everything)
+            continue
         module, hist, new_crit = hypothesis(new_span)
         improvement, z = _paired_z(crit, new_crit)
         accepted = z > Z_CRIT
@@ -94,6 +102,7 @@ def select_symmetries(est, x, y, dt, seed):
         if accepted:
             span, current, history, crit, rejections = new_span, module, hist, new_crit, 0
         else:
+            rejected.append(new_span)
             rejections += 1
             if rejections >= PATIENCE:
                 break

@@ -160,7 +160,12 @@ class HarmonicOscillators(QuadraticOscillators):
         if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise ValueError(f"frequencies must be {n} positive finite numbers, got {frequencies!r}")
         super().__init__(np.diag(w**2), name=f"nharm{n}")
-        self.omegas = w
+        self._omegas = w
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """The oscillators' angular frequencies, in the given order."""
+        return self._omegas
 
 
 def coupled_oscillators(n=3, coupling=0.5):
