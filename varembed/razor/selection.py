@@ -6,20 +6,23 @@ Razor proper).  The hypotheses are Poisson-closed spans of quadratics (the
 conserved quantities of any Hamiltonian are closed under the bracket, and a
 model symmetric under ``C_a`` and ``C_b`` is symmetric under ``{C_a, C_b}``):
 
-1. the candidates (:mod:`varembed.razor.proposals`) are offered best-conserved
-   first; a candidate inside the current span is skipped, otherwise the new
-   hypothesis is the closure (:func:`~varembed.razor.readout.lie_closure`) of
-   the current span and the candidate;
+1. the candidates (:mod:`varembed.razor.proposals`) are taken best-conserved
+   first: hypothesis ``k`` is the closure (:func:`~varembed.razor.readout.lie_closure`)
+   of the first ``k`` candidates (prefixes, so that quantities that help only
+   together, such as the generic combinations of translations, rotations and
+   their products that the n-body candidates are, are tried together); a
+   prefix whose closure is a span already tried is skipped;
 2. every hypothesis is a fresh model, from the *same* initial network and
    trained on the *same* stream of minibatches and noise for
    ``selection_iter`` steps, so two hypotheses differ only in their symmetry
    (adding a symmetry to an already trained model is no test: its new orbits
    reach states the old network never had to fit);
 3. the per-transition ``-ELBO`` shares (fixed evaluation streams) of the
-   current and the new hypothesis give the paired improvement ``d_i``; the
-   new one is accepted when it is significant, ``mean(d) / (std(d) /
-   sqrt(N)) > Z_CRIT`` (the data's own spread decides, not a tuned margin);
-   the search stops after ``PATIENCE`` rejections in a row;
+   best hypothesis so far and the new one give the paired improvement
+   ``d_i``; the new one becomes the best when the improvement is
+   significant, ``mean(d) / (std(d) / sqrt(N)) > Z_CRIT`` (the data's own
+   spread decides, not a tuned margin); the search stops after ``PATIENCE``
+   rejections in a row;
 4. the selected model is trained for ``max_iter`` more steps.
 
 Under the MAP objective the criterion is the MAP loss, which has no Occam
@@ -39,7 +42,7 @@ from .training import fit_hnn
 __all__ = ["PATIENCE", "Z_CRIT", "select_symmetries"]
 
 #: Rejections in a row after which the search stops.
-PATIENCE = 2
+PATIENCE = 3
 #: Significance of a paired improvement (the z-score of THE rank rule's statistical mode).
 Z_CRIT = 3.0
 
@@ -87,22 +90,23 @@ def select_symmetries(est, x, y, dt, seed):
 
     span = np.zeros((0, cand.shape[1]))
     current, history, crit = hypothesis(span)
-    trials, rejections, rejected = [], 0, []
+    trials, rejections, tried = [], 0, [span]
+    prefix = span
     for k, candidate in enumerate(cand):
-        if _outside(span, candidate) <= 3.0 * scale:  # already a symmetry of the current hypothesis
+        if _outside(prefix, candidate) <= 3.0 * scale:  # already inside the prefix's closure
             continue
-        new_span = lie_closure(np.vstack([span, candidate]), m, scale=scale / 2.0)
-        if any(_same_span(new_span, old) for old in rejected):  # the same hypothesis again (e.g. everything)
+        prefix = lie_closure(np.vstack([prefix, candidate]), m, scale=scale / 2.0)
+        if any(_same_span(prefix, old) for old in tried):  # the same hypothesis again (e.g. everything)
             continue
-        module, hist, new_crit = hypothesis(new_span)
+        tried.append(prefix)
+        module, hist, new_crit = hypothesis(prefix)
         improvement, z = _paired_z(crit, new_crit)
         accepted = z > Z_CRIT
-        trials.append({"candidate": k, "n_symmetries": int(new_span.shape[0]), "improvement": improvement,
+        trials.append({"candidate": k, "n_symmetries": int(prefix.shape[0]), "improvement": improvement,
                        "z": z, "accepted": bool(accepted)})
         if accepted:
-            span, current, history, crit, rejections = new_span, module, hist, new_crit, 0
+            span, current, history, crit, rejections = prefix, module, hist, new_crit, 0
         else:
-            rejected.append(new_span)
             rejections += 1
             if rejections >= PATIENCE:
                 break
