@@ -44,7 +44,8 @@ from torch.func import functional_call, jacrev, vmap
 
 from varembed.embedding.maps import SmoothMLPMap
 from varembed.embedding.priors import GaussianPrior
-from varembed.embedding.training import EmbeddingObjective
+from varembed.embedding.functional import EmbeddingFunctional
+from varembed.embedding.training import TrainingObjective
 
 
 class StandardNormal:
@@ -132,13 +133,13 @@ def bench(dim, *, d=2, batch=1024, device="cpu", dtype=torch.float64, repeat=5, 
     if density == "normal":
         density = ref_density = StandardNormal(dim)
     else:  # 100 mixture centres, sigma = 0.1 (Figure 1): KDE with score backward vs the paper's loop
-        from varembed.embedding.kde import KernelDensity
+        from varembed.embedding.densities import GaussianKDE
 
         centres = torch.randn(100, dim, generator=gen, dtype=torch.float64).to(device=device, dtype=dtype)
-        density, ref_density = KernelDensity(centres, 0.1 * math.sqrt(dim)), LoopMixture(centres, 0.1 * math.sqrt(dim))
+        density, ref_density = GaussianKDE(centres, 0.1 * math.sqrt(dim)), LoopMixture(centres, 0.1 * math.sqrt(dim))
     prior = GaussianPrior(d)
     z = torch.randn(batch, d, generator=gen, dtype=torch.float64).to(device=device, dtype=dtype)
-    objective = EmbeddingObjective(module, prior, density, lam)
+    objective = TrainingObjective(module, EmbeddingFunctional(prior, density, lam, 1e-10))
     params = dict(module.named_parameters())
 
     def zero():

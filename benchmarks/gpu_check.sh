@@ -39,4 +39,6 @@ PY
 
 echo "== whole fits: swiss roll 2000 / 20000 points, defaults, cpu float64 vs cuda float64 / float32"
 python benchmarks/bench_fit_device.py --sizes 2000 20000 --configs cpu:float64 cuda:float64 cuda:float32
+echo "== LinearVariationalEmbedding: CPU vs CUDA subspace (<= 1e-4 rad) and timings"
+python benchmarks/gpu_linear.py --device cuda --large 10000 || status=1
 exit $status

@@ -6,9 +6,10 @@ import numpy as np
 import torch
 
 from varembed.embedding import EmbeddingFunctional
+from varembed.embedding.densities import Density
 
 
-class MixtureOfIsotropic:
+class MixtureOfIsotropic(Density):
     """Equal-or-weighted isotropic Gaussian mixture (a KDE when weights are equal).
 
     Per-point ``log_prob`` by logsumexp and the closed-form score; exposes
@@ -24,6 +25,16 @@ class MixtureOfIsotropic:
         n = self.centres.shape[0]
         w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
         self.log_w = torch.log(torch.as_tensor(w))
+
+    dtype = torch.float64
+    device = torch.device("cpu")
+
+    def to(self, device=None, dtype=None):
+        return self
+
+    def sample(self, n, generator):
+        comp = torch.multinomial(self.log_w.exp(), n, replacement=True, generator=generator)
+        return self.centres[comp] + self.bandwidth * torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
 
     def _logits(self, x):
         d2 = ((x.unsqueeze(-2) - self.centres) ** 2).sum(-1)

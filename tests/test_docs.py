@@ -1,4 +1,7 @@
-"""The documentation builds with warnings as errors (examples at their reduced size)."""
+"""The documentation builds with warnings as errors (examples at their reduced size).
+
+No wall-clock limit: on a loaded machine the build is slow, not wrong.
+"""
 
 import os
 import subprocess
@@ -22,7 +25,7 @@ def test_docs_build_without_warnings(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
          str(ROOT / "docs"), str(tmp_path / "html")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        cwd=ROOT, env=env, capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     index = (tmp_path / "html" / "index.html").read_text()

@@ -15,6 +15,6 @@ LinearVariationalEmbedding
 from .embedding.linear import LinearVariationalEmbedding
 from .embedding.neural import VariationalEmbedding
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["LinearVariationalEmbedding", "VariationalEmbedding", "__version__"]

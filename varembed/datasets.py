@@ -17,6 +17,7 @@ __all__ = [
     "figure1_mixture",
     "FIGURE1_SETTINGS",
     "figure1_estimator",
+    "torus",
     "swiss_roll",
     "swiss_roll_arclength",
     "geodesic_distances",
@@ -99,6 +100,21 @@ def swiss_roll(n_samples: int = 2000, *, noise: float = 0.05, random_state=0, ho
     return Bunch(data=X, t=t, coordinates=coords)
 
 
+def torus(n_samples: int = 2000, *, major: float = 2.0, minor: float = 0.7, noise: float = 0.05,
+          random_state=None) -> np.ndarray:
+    """Points on a torus about the z axis (radii ``major``, ``minor``) plus Gaussian noise, shape ``(n, 3)``.
+
+    Uniform in both angles (not in area); its distribution is exactly invariant
+    under rotations about the z axis: the test case of the symmetry search.
+    """
+    from ._utils.random import numpy_generator
+
+    rng = numpy_generator(random_state)
+    u, v = rng.uniform(0, 2 * np.pi, (2, int(n_samples)))
+    ring = major + minor * np.cos(v)
+    return np.c_[ring * np.cos(u), ring * np.sin(u), minor * np.sin(v)] + noise * rng.normal(size=(int(n_samples), 3))
+
+
 def geodesic_distances(coordinates: np.ndarray) -> np.ndarray:
     """Condensed pairwise Euclidean distances of intrinsic coordinates (``scipy`` ``pdist`` order)."""
     from scipy.spatial.distance import pdist
@@ -175,7 +191,7 @@ def figure1_estimator(kind: str, *, quick: bool = False, activation: str = "tanh
         batch_size=s["batch_size"],
         learning_rate=s["learning_rate"][kind],
         clip_grad=1.0,
-        early_stopping=False,
+        n_iter_no_change=None,
         random_state=0,
         device="cpu",
     )

@@ -23,7 +23,7 @@ def _fit(X, hidden, max_iter, polish_iter):
     return neural.VariationalEmbedding(
         1, prior="uniform", density="kde", bandwidth=0.1, standardize=None, continuity=1e-2,
         hidden=hidden, max_iter=max_iter, batch_size=1024, learning_rate=2e-3, polish_iter=polish_iter,
-        init="random", early_stopping=False, random_state=0, device="cpu",
+        init="random", n_iter_no_change=None, random_state=0, device="cpu",
     ).fit(X)
 
 
@@ -109,7 +109,7 @@ def test_diagnose_on_cuda_matches_cpu():
     kw = dict(hidden=(16,), max_iter=20, random_state=0, dtype="float64", prior_scale=1.0)
     cpu = neural.VariationalEmbedding(2, device="cpu", **kw).fit(X)
     gpu = neural.VariationalEmbedding(2, device="cuda", **kw).fit(X)
-    gpu.module_.load_state_dict({k: v.to("cuda") for k, v in cpu.module_.state_dict().items()})
+    gpu.map_.load_state_dict({k: v.to("cuda") for k, v in cpu.map_.state_dict().items()})
     z = np.random.default_rng(1).normal(size=(64, 2))
     a, b = euler_lagrange_residual(cpu, z=z), euler_lagrange_residual(gpu, z=z)
     np.testing.assert_allclose(b.residual, a.residual, rtol=1e-8, atol=1e-10 * np.abs(a.residual).max())
@@ -126,7 +126,7 @@ def test_diagnostics_follow_the_estimator_dtype():
     kw = dict(hidden=(16,), max_iter=20, random_state=0, prior_scale=1.0)
     f32 = neural.VariationalEmbedding(2, dtype="float32", **kw).fit(X)
     f64 = neural.VariationalEmbedding(2, dtype="float64", **kw).fit(X)
-    f64.module_.load_state_dict({k: v.double() for k, v in f32.module_.state_dict().items()})
+    f64.map_.load_state_dict({k: v.double() for k, v in f32.map_.state_dict().items()})
     z = np.random.default_rng(1).normal(size=(32, 2))
     a, b = euler_lagrange_residual(f32, z=z), euler_lagrange_residual(f64, z=z)
     assert a.residual.dtype == np.float32

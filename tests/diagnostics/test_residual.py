@@ -33,7 +33,7 @@ def test_perturbed_pca_is_not_stationary(pca):
     rng = np.random.default_rng(1)
     w = pca.embedding_matrix_ * (1 + 0.01 * rng.choice([-1.0, 1.0], size=pca.embedding_matrix_.shape))
     w_t, b_t = torch.as_tensor(w), torch.as_tensor(pca.mean_)
-    stub = StubEmbedding(pca.functional().prior, pca.density(), lambda z: w_t @ z + b_t, pca.continuity)
+    stub = StubEmbedding(pca.functional().prior, pca.density_, lambda z: w_t @ z + b_t, pca.continuity)
     res = euler_lagrange_residual(stub, 512, random_state=0)
     assert res.rho >= 1e-3
     # and the residual is exactly the affine closed form  -C^{-1}(phi - mu) + P z / s0^2
@@ -81,6 +81,6 @@ def test_bad_inputs(pca):
         euler_lagrange_residual(pca, random_state="seed")
     # a map that forgets z2 is not an immersion: a clear error, not a Cholesky traceback
     w = torch.as_tensor(pca.embedding_matrix_[:, :1])
-    flat = StubEmbedding(pca.functional().prior, pca.density(), lambda z: (w @ z[:1]), pca.continuity)
+    flat = StubEmbedding(pca.functional().prior, pca.density_, lambda z: (w @ z[:1]), pca.continuity)
     with pytest.raises(ValueError, match="not an immersion"):
         euler_lagrange_residual(flat, 16, random_state=0)

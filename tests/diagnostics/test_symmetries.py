@@ -9,8 +9,12 @@ import torch
 from varembed.diagnostics import find_symmetries
 from varembed.embedding import GaussianPrior, UniformBoxPrior
 
-from varembed.embedding.kde import KernelDensity
-from varembed.embedding.latent import AxisGaussianPrior
+from varembed.embedding.densities import GaussianKDE as KernelDensity
+from varembed.embedding.priors import GaussianPrior as _GP
+
+
+def AxisGaussianPrior(scales):  # noqa: N802 - per-axis Gaussian prior
+    return _GP(len(scales), scales)
 
 from .._helpers import MixtureOfIsotropic, StubEmbedding, random_mlp
 

@@ -6,11 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from varembed.embedding.jets import second_order_pairs
+from varembed.embedding.functional import EmbeddingFunctional
+from varembed.embedding.maps.jets import second_order_pairs
 from varembed.embedding.maps import SmoothMLPMap
 from varembed.embedding.neural import VariationalEmbedding
 from varembed.embedding.priors import GaussianPrior
-from varembed.embedding.training import EmbeddingObjective
+from varembed.embedding.training import TrainingObjective
+
+
+def EmbeddingObjective(module, prior, density, lam, smoothness=0.0, bending="exact"):  # noqa: N802
+    return TrainingObjective(module, EmbeddingFunctional(prior, density, lam, 1e-10, smoothness=smoothness), bending)
 
 
 def _map(d=3, D=5):

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch.func import grad, vmap
 
-from varembed.embedding.gmm import MixtureDensity
-from varembed.embedding.kde import KernelDensity, median_nn_distance, resolve_bandwidth
-from varembed.embedding.score import (
+from varembed.embedding.densities import MixtureDensity
+from varembed.embedding.densities import GaussianKDE as KernelDensity, median_nn_distance, resolve_bandwidth
+from varembed.embedding.densities import (
     StandardizedDensity,
     UserDensity,
     log_prob_with_score,
@@ -102,7 +102,7 @@ def test_bandwidth_rules_and_errors():
     assert resolve_bandwidth("auto", X, intrinsic_dim=1) == pytest.approx(1000 ** (-1 / 5) * sigma)
     assert resolve_bandwidth("auto", X, intrinsic_dim=1) < resolve_bandwidth("scott", X)
     Xh = np.random.default_rng(0).normal(size=(500, 64))
-    from varembed.embedding.kde import kth_nn_distance
+    from varembed.embedding.densities import kth_nn_distance
 
     assert resolve_bandwidth("auto", Xh, intrinsic_dim=2) == pytest.approx(kth_nn_distance(Xh, 5))
     assert resolve_bandwidth("auto", Xh) > 2 * resolve_bandwidth("scott", Xh)
@@ -117,12 +117,12 @@ def test_small_bandwidth_warns():
     X = _data(200, 2)
     med = median_nn_distance(X)
     with pytest.warns(UserWarning, match="nearest-neighbour"):
-        make_density("kde", X, n_components=1, bandwidth=0.5 * med, n_neighbors=None,
+        make_density("kde", X, n_components=1, bandwidth=0.5 * med, kde_neighbors=None,
                      data_mean=np.zeros(2), data_scale=np.ones(2), random_state=0,
                      dtype=torch.float64, device="cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        make_density("kde", X, n_components=1, bandwidth=3 * med, n_neighbors=None,
+        make_density("kde", X, n_components=1, bandwidth=3 * med, kde_neighbors=None,
                      data_mean=np.zeros(2), data_scale=np.ones(2), random_state=0,
                      dtype=torch.float64, device="cpu")
 

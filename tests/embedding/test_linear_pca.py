@@ -29,17 +29,17 @@ def test_matches_sklearn_pca(d):
     # same axes, same order, same sign convention
     np.testing.assert_allclose(emb.components_, pca.components_, atol=1e-7)
     np.testing.assert_allclose(emb.scales_**2, _top_eigenvalues(emb.covariance_, d), rtol=1e-8)
-    # covariance_ = S + noise floor, S the ML covariance (ddof = 0)
-    np.testing.assert_allclose(
-        emb.explained_variance_, pca.explained_variance_ * (n - 1) / n + emb.noise_variance_, rtol=1e-8
-    )
-    # noise floor: PPCA's mean discarded eigenvalue (ddof = 0)
-    assert emb.noise_variance_ == pytest.approx(pca.noise_variance_ * (n - 1) / n, rel=1e-8)
-    # transform = whitened PCA after the documented conventions:
-    # z * s / sqrt(s^2 - noise) is whitened by the ML eigenvalues; sklearn whitens by ddof=1 ones.
-    z = emb.transform(X) * emb.scales_ / np.sqrt(emb.scales_**2 - emb.noise_variance_)
-    z_pca = PCA(d, whiten=True, svd_solver="full").fit(X).transform(X) * np.sqrt(n / (n - 1))
-    np.testing.assert_allclose(z, z_pca, rtol=1e-6, atol=1e-9 * np.abs(z_pca).max())
+    # the fitted density is PPCA's: principal variances and noise variance as PCA's (ddof = 1)
+    np.testing.assert_allclose(emb.explained_variance_, pca.explained_variance_, rtol=1e-8)
+    assert emb.noise_variance_ == pytest.approx(pca.noise_variance_, rel=1e-8)
+    # transform = whitened principal components
+    z_pca = PCA(d, whiten=True, svd_solver="full").fit(X).transform(X)
+    np.testing.assert_allclose(emb.transform(X), z_pca, rtol=1e-6, atol=1e-9 * np.abs(z_pca).max())
+    # score = PPCA's log-likelihood, on the training data and held out
+    X_new = _spectrum_data(seed=11)[:200]
+    assert emb.score(X) == pytest.approx(pca.score(X), rel=1e-10, abs=1e-10)
+    assert emb.score(X_new) == pytest.approx(pca.score(X_new), rel=1e-10, abs=1e-10)
+    assert n > 0
 
 
 @pytest.mark.parametrize("prior_scale,lam", [(1.0, 0.0), (1.0, 0.05), (0.7, 0.3), (2.0, 1e-3)])
@@ -142,18 +142,27 @@ def test_transform_inverse_transform_round_trip_on_subspace():
     np.testing.assert_allclose(emb.inverse_transform(Z), pca.inverse_transform(pca.transform(X)), atol=1e-8)
 
 
-def test_score_is_exact_gaussian_marginal():
+def test_score_is_the_exact_tube_model():
+    """x = W z + b + noise normal to the plane: Gaussian N(b, var W W^T + noise (I - P)) for a Gaussian prior."""
     from scipy.stats import multivariate_normal
 
     X = _spectrum_data(seed=7)
-    for prior, scale, var in (("gaussian", 1.3, 1.3**2), ("uniform", 1.0, 1.0 / 3)):
-        emb = LinearVariationalEmbedding(3, prior=prior, prior_scale=scale, continuity=0.1,
-                                         random_state=0).fit(X)
-        w = emb.embedding_matrix_
-        cov = var * w @ w.T + emb.noise_variance_ * np.eye(X.shape[1])
-        ref = multivariate_normal(emb.mean_, cov).logpdf(X[:50])
-        np.testing.assert_allclose(emb.score_samples(X[:50]), ref, rtol=1e-10)
-        assert emb.score(X[:50]) == pytest.approx(ref.mean(), rel=1e-10)
+    dim = X.shape[1]
+    emb = LinearVariationalEmbedding(3, prior_scale=1.3, continuity=0.1, random_state=0).fit(X)
+    w, u = emb.embedding_matrix_, emb.components_.T
+    cov = 1.3**2 * w @ w.T + emb.noise_variance_ * (np.eye(dim) - u @ u.T)
+    ref = multivariate_normal(emb.mean_, cov).logpdf(X[:50])
+    np.testing.assert_allclose(emb.score_samples(X[:50]), ref, rtol=1e-10)
+    # uniform box: flat density on the box's image in the plane, times the normal Gaussian
+    box = LinearVariationalEmbedding(3, prior="uniform", prior_scale=2.0, random_state=0).fit(X)
+    z = box.transform(X[:50])
+    inside = np.all(np.abs(z) <= 2.0, axis=1)
+    resid = ((X[:50] - box.inverse_transform(z)) ** 2).sum(1)
+    w = box.embedding_matrix_
+    ref = (-3 * np.log(4.0) - 0.5 * np.linalg.slogdet(w.T @ w)[1] - 0.5 * resid / box.noise_variance_
+           - 0.5 * (dim - 3) * np.log(2 * np.pi * box.noise_variance_))
+    assert inside.sum() > 10
+    np.testing.assert_allclose(box.score_samples(X[:50])[inside], ref[inside], rtol=1e-10)
 
 
 def test_closed_form_grassmann_derivatives_match_autodiff():

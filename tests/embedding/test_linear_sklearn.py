@@ -13,7 +13,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from varembed import LinearVariationalEmbedding
 
 
-@parametrize_with_checks([LinearVariationalEmbedding(n_components=1, random_state=0)])
+@parametrize_with_checks([
+    LinearVariationalEmbedding(n_components=1, random_state=0),
+    LinearVariationalEmbedding(n_components=1, density="kde", max_iter=30, n_restarts=2, random_state=0),
+])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

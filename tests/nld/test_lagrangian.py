@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from varembed._utils.random import torch_generator
 from varembed.nld import (
     LearningRule,
     find_symmetries,
@@ -13,6 +14,7 @@ from varembed.nld import (
     modified_equation_residual,
     noether_charge,
 )
+from varembed.nld.experiment import bn_mlp
 
 DT = torch.float64
 
@@ -143,12 +145,11 @@ def test_nld_balance_holds_on_shell():
 
 def test_network_generator_on_the_core():
     """The registry's flattened scale generator gives dT = m sum_A |q'_A|^2 on a network path."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(6, 4, bias=False), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3)).double()
+    model = bn_mlp(6, 4, 3, random_state=0)
     fam = [f for f in find_symmetries(model) if f.kind == "scale"][0]
     xi, names = fam.flat_generator(model)
     q0 = torch.cat([p.detach().flatten() for p in model.parameters()])
-    w = torch.randn(q0.shape, dtype=DT, generator=torch.Generator().manual_seed(1))
+    w = torch.randn(q0.shape, dtype=DT, generator=torch_generator(1))
     rule = LearningRule(lr=0.05, momentum=0.9)
     ksb = kinetic_symmetry_breaking(rule, xi, lambda t: q0 + t[0] * w, _times(3))
     n_w = model[0].weight.numel()

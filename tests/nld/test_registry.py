@@ -1,19 +1,12 @@
-"""Symmetry registry on nn.Module graphs, numerical verification, tracker and bad input."""
+"""Symmetry registry on nn.Module graphs, numerical verification with THE rank rule, bad input."""
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from varembed.nld import (
-    NoetherTracker,
-    find_symmetries,
-    predict_discrete,
-    predict_modified_equation,
-    predict_nld,
-    verify_symmetries,
-)
-from varembed.nld.experiment import bn_mlp, gaussian_mixture, train
+from varembed._utils.random import torch_generator
+from varembed.nld import find_symmetries, verify_symmetries
+from varembed.nld.experiment import bn_mlp, gaussian_mixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -26,7 +19,7 @@ def _kinds(fams):
 
 
 def _seeded(module, seed=0):
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     with torch.no_grad():
         for p in module.parameters():
             p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.3 + (1.0 if p.dim() == 1 else 0.0))
@@ -82,7 +75,7 @@ def test_cnn_batchnorm_groupnorm():
         nn.Conv2d(8, 8, 3), nn.GroupNorm(2, 8, eps=1e-14), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 2 * 2, 10),
     ).double()
     _seeded(model)
-    g = torch.Generator().manual_seed(1)
+    g = torch_generator(1)
     batches = [(torch.randn(32, 1, 8, 8, generator=g, dtype=torch.float64), torch.randint(0, 10, (32,), generator=g))
                for _ in range(3)]
     fams = find_symmetries(model)
@@ -151,59 +144,6 @@ def test_bad_arguments():
         find_symmetries(bn_mlp(4, 3, 2), loss="mse")
     with pytest.raises(ValueError, match="empty"):
         verify_symmetries(bn_mlp(32, 3, 2), [])
-    model = bn_mlp(32, 3, 2)
-    other = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="not optimised"):
-        NoetherTracker(model, other, find_symmetries(model))
-    with pytest.raises(ValueError, match="empty"):
-        NoetherTracker(model, torch.optim.SGD(model.parameters(), lr=0.1), [])
-
-
-def test_predictors_refuse_what_they_cannot_model():
-    model = bn_mlp(32, 8, 5, eps=1e-12)
-    fams = find_symmetries(model)
-    # Nesterov momentum: recorded, but not predicted
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
-    tracker = NoetherTracker(model, opt, fams)
-    train(model, opt, X, Y, 5, batch_size=64)
-    h = tracker.history()[0]
-    assert h.charge.shape == (6, 8) and h.rule is None
-    for predict in (predict_discrete, predict_modified_equation, predict_nld):
-        with pytest.raises(TypeError, match="nesterov"):
-            predict(h)
-    # a learning-rate schedule makes constant-rule predictions stale
-    model = bn_mlp(32, 8, 5, eps=1e-12)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    tracker = NoetherTracker(model, opt, fams)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
-    for _ in range(4):
-        train(model, opt, X, Y, 1, batch_size=64)
-        sched.step()
-    with pytest.raises(TypeError, match="schedule"):
-        predict_discrete(tracker.history()[0])
-    # the NLD closed form is for scale groups only
-    model = bn_mlp(32, 8, 5, eps=1e-12)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    tracker = NoetherTracker(model, opt, fams)
-    train(model, opt, X, Y, 3, batch_size=64)
-    translation = [h for h in tracker.history() if h.family.kind == "translation"][0]
-    with pytest.raises(ValueError, match="scale"):
-        predict_nld(translation)
-
-
-def test_weight_decay_per_param_group():
-    """Different weight decay within one group cannot be modelled; the same decay can."""
-    model = bn_mlp(32, 8, 5, eps=1e-12)
-    fams = find_symmetries(model)
-    head = list(model[3].parameters())
-    opt = torch.optim.SGD([{"params": list(model[0].parameters()) + list(model[1].parameters()),
-                            "weight_decay": 1e-3}, {"params": head, "weight_decay": 0.0}], lr=0.1)
-    tracker = NoetherTracker(model, opt, fams)
-    train(model, opt, X, Y, 20, batch_size=64)
-    hist = {h.family.kind + str(h.family.n_groups): h for h in tracker.history()}
-    assert hist["scale8"].rule.weight_decay == 1e-3 and hist["translation8"].rule.weight_decay == 0.0
-    assert np.max(np.abs(predict_discrete(hist["scale8"]) / hist["scale8"].charge - 1)) < 1e-11
-    assert hist["rescale8"].rule is None and "param_groups" in hist["rescale8"].why
 
 
 def test_hessian_identities():
@@ -228,7 +168,7 @@ def test_hessian_identities():
             for part in fam.parts:
                 rhs[part.name] = -part.sign * g[part.name].detach()
         err = max(float((hv[n] - rhs[n]).abs().max()) for n in names)
-        scale = max(float(g[n].abs().max()) for n in names)
+        scale = max(float(g[n].detach().abs().max()) for n in names)
         assert err < 1e-10 * max(scale, 1.0), key
 
 

@@ -60,13 +60,21 @@ def resolve_n_jobs(n_jobs, work: float | None = None) -> int:
 
 @contextmanager
 def torch_threads(n_jobs=None, work: float | None = None):
-    """Run a block with :func:`resolve_n_jobs` intra-op threads; restore the caller's count after."""
+    """Run a block with :func:`resolve_n_jobs` intra-op threads; restore the caller's count after.
+
+    The same limit applies to the BLAS / OpenMP pools of NumPy and SciPy
+    (through ``threadpoolctl``, a scikit-learn dependency), which the
+    initialisation (Isomap) and the linear algebra of a fit use.
+    """
+    from threadpoolctl import threadpool_limits
+
     previous = torch.get_num_threads()
     wanted = resolve_n_jobs(n_jobs, work)
     if wanted != previous:
         torch.set_num_threads(wanted)
     try:
-        yield wanted
+        with threadpool_limits(limits=wanted):
+            yield wanted
     finally:
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)

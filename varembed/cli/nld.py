@@ -1,4 +1,4 @@
-"""``python -m varembed nld``: predicted against measured BatchNorm weight norms on load_digits.
+"""``python -m varembed nld``: Noether's Learning Dynamics, predicted against measured BatchNorm weight norms.
 
 The lead's CLI calls :func:`add_arguments` on its sub-parser and :func:`run`
 with the parsed arguments.
@@ -7,64 +7,86 @@ with the parsed arguments.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
-__all__ = ["add_arguments", "run", "main"]
+from ._common import CLIError, add_output, add_verbosity, output_dir, write_json
+
+__all__ = ["DESCRIPTION", "add_arguments", "run"]
+
+DESCRIPTION = """\
+Noether's Learning Dynamics (Tanaka & Kunin 2021) on load_digits.
+
+Trains Linear -> BatchNorm -> ReLU -> Linear with torch.optim.SGD and records
+the squared norm |w_i|^2 of every filter feeding BatchNorm (a Noether charge of
+the scale symmetry).  It compares the record with three predictions and says
+in words whether each one works and, if not, which assumption fails:
+
+  exact recursion    exact whenever the symmetry is exact
+  modified equation  the charge balance from the core's Noether current; O(eta)
+  NLD closed form    the paper's r^2(t) (group-wise RMSProp); needs coherent
+                     gradients (kappa ~ 1)
+
+By default it runs two regimes side by side: 'coherent' (SGD without
+momentum: every prediction holds) and 'noisy' (momentum 0.9 with minibatch
+noise: the closed form over-predicts; the others still hold).  Writes
+nld_batchnorm.png (figure) and nld_batchnorm.json (strict JSON) to --out.
+Theory and measured studies: docs/nld.rst.
+"""
+
+_SETTINGS = ("lr", "momentum", "weight_decay", "batch_size")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Register the nld options on ``parser``."""
-    parser.add_argument("--steps", type=int, default=2000, help="SGD steps (default 2000)")
-    parser.add_argument("--lr", type=float, default=0.05, help="learning rate eta (default 0.05)")
-    parser.add_argument("--momentum", type=float, default=0.9, help="heavy-ball momentum beta (default 0.9)")
-    parser.add_argument("--weight-decay", type=float, default=1e-3, help="coupled weight decay k (default 1e-3)")
+    parser.add_argument("--regime", choices=["both", "coherent", "noisy"], default="both",
+                        help="which preset to run (default both, side by side)")
+    parser.add_argument("--steps", type=int, default=2000, help="SGD steps per regime (default 2000)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate eta (default: the regime's, 0.05)")
+    parser.add_argument("--momentum", type=float, default=None,
+                        help="heavy-ball momentum beta (default: the regime's, 0 or 0.9)")
+    parser.add_argument("--weight-decay", type=float, default=None,
+                        help="coupled weight decay k (default: the regime's, 1e-3)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="minibatch size, 0 for full batch (default: the regime's, 128)")
     parser.add_argument("--hidden", type=int, default=32, help="BatchNorm channels (default 32)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--eps", type=float, default=1e-5, help="BatchNorm eps (default 1e-5)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=".", help="folder for nld_batchnorm.png and nld_batchnorm.json")
+    parser.add_argument("--eps", type=float, default=1e-5,
+                        help="BatchNorm eps (default 1e-5; it breaks the symmetry at O(eps/var): "
+                             "1e-12 makes the recursion exact to round-off)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (model, probe batches, minibatches)")
+    add_output(parser, "varembed_nld")
+    add_verbosity(parser)
     return parser
 
 
+def _settings(args) -> dict:
+    given = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
+    if "batch_size" in given:
+        if given["batch_size"] < 0:
+            raise CLIError(f"--batch-size must be >= 0 (0: full batch), got {given['batch_size']}")
+        given["batch_size"] = given["batch_size"] or None
+    if given and args.regime == "both":
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise CLIError(f"overriding {flags} needs one regime: add --regime coherent or --regime noisy")
+    return given
+
+
 def run(args) -> int:
-    """Train, predict, print the errors, write the PNG and a JSON summary; returns 0."""
-    from ..nld.experiment import plot_batchnorm_experiment, run_batchnorm_experiment
+    """Train, print the verdicts, write the PNG and the JSON summary; returns 0."""
+    from ..nld.experiment import run_batchnorm_experiment
+    from ..nld.report import format_report, plot_experiments, summary
 
     if args.steps < 1:
-        raise SystemExit(f"--steps must be >= 1, got {args.steps}")
-    try:
-        res = run_batchnorm_experiment(steps=args.steps, lr=args.lr, momentum=args.momentum,
-                                       weight_decay=args.weight_decay, hidden=args.hidden,
-                                       batch_size=args.batch_size, eps=args.eps, random_state=args.seed)
-    except (TypeError, ValueError) as exc:
-        raise SystemExit(f"nld: {exc}") from None
-    print("Noether's Learning Dynamics on load_digits: Linear -> BatchNorm -> ReLU -> Linear")
-    print(res.report)
-    print(f"SGD eta={args.lr} beta={args.momentum} k={args.weight_decay}, {args.steps} steps; "
-          f"median coherence kappa = {float(_median(res.kappa)):.2f}")
-    for name, err in res.errors.items():
-        print(f"  max relative error of |w_i|^2, {name:18s}: {err:.2e}")
-    os.makedirs(args.out, exist_ok=True)
-    png = plot_batchnorm_experiment(res, os.path.join(args.out, "nld_batchnorm.png"))
-    with open(os.path.join(args.out, "nld_batchnorm.json"), "w") as fh:
-        json.dump({"params": res.params, "errors": res.errors,
-                   "final_charge": res.history.charge[-1].tolist()}, fh, indent=2)
-    print(f"wrote {png}")
+        raise CLIError(f"--steps must be >= 1, got {args.steps}")
+    if args.hidden < 1:
+        raise CLIError(f"--hidden must be >= 1, got {args.hidden}")
+    settings = _settings(args)
+    out = output_dir(args.out)
+    regimes = ["coherent", "noisy"] if args.regime == "both" else [args.regime]
+    results = [run_batchnorm_experiment(name, steps=args.steps, hidden=args.hidden, eps=args.eps,
+                                        random_state=args.seed, progress=args.verbose, **settings)
+               for name in regimes]
+    print(format_report(results))
+    png = plot_experiments(results, os.path.join(out, "nld_batchnorm.png"))
+    js = write_json(os.path.join(out, "nld_batchnorm.json"), {"command": "nld", "regimes": summary(results)})
+    print(f"\nwrote {png}\nwrote {js}")
     return 0
-
-
-def _median(a):
-    import numpy as np
-
-    return np.nanmedian(a)
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry: ``python -m varembed.nld.command --steps 500``."""
-    parser = add_arguments(argparse.ArgumentParser(prog="varembed nld", description=__doc__))
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -54,7 +54,9 @@ def affine_flow_residuals(
     *,
     trace: bool = True,
     normalise: bool = True,
-) -> np.ndarray:
+    column_scales=None,
+    return_scales: bool = False,
+):
     """The residual matrix ``g(x_c) * (A_k x_c + b_k) [+ tr A_k]`` over points and generators.
 
     Parameters
@@ -75,10 +77,19 @@ def affine_flow_residuals(
         the points, and the whole matrix by ``sqrt(n_points)`` times the root
         mean square of ``|g|``, so that singular values are dimensionless and
         at most about 1 (``1`` = the flow is as aligned with ``g`` as it can be).
+        A null vector ``v`` of the normalised matrix is the generator
+        ``sum_k (v_k / scale_k) (A_k, b_k)``.
+    column_scales : array-like of shape (n_generators,), optional
+        Use these column scales instead of the ones of ``points`` (to stack
+        blocks of conditions that must share one coefficient vector).
+    return_scales : bool, default=False
+        Also return the column scales.
 
     Returns
     -------
-    ndarray of shape (n_points, n_generators)
+    residuals : ndarray of shape (n_points, n_generators)
+    scales : ndarray of shape (n_generators,)
+        Only with ``return_scales=True`` (ones without normalisation).
     """
     g = np.asarray(gradient, dtype=np.float64)
     x = np.asarray(points, dtype=np.float64)
@@ -95,9 +106,13 @@ def affine_flow_residuals(
     res = np.einsum("ci,cki->ck", g, flows)
     if trace:
         res = res + np.trace(a, axis1=1, axis2=2)[None]
+    col = np.ones(a.shape[0])
     if normalise and res.size:
-        col = np.sqrt(np.mean(np.sum(flows**2, -1), 0))
-        col = np.where(col > 0, col, 1.0)
+        if column_scales is None:
+            col = np.sqrt(np.mean(np.sum(flows**2, -1), 0))
+            col = np.where(col > 0, col, 1.0)
+        else:
+            col = np.asarray(column_scales, dtype=np.float64)
         g_rms = float(np.sqrt(np.mean(np.sum(g**2, -1))))
         res = res / col[None] / (max(g_rms, np.finfo(float).tiny) * np.sqrt(x.shape[0]))
-    return res
+    return (res, col) if return_scales else res

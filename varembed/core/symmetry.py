@@ -37,6 +37,8 @@ __all__ = [
 class RankDecision:
     """How many values of a spectrum count as zero, and the evidence.
 
+    Returned by :func:`count_zero`; ``gap`` says how clear the decision is.
+
     Attributes
     ----------
     n_zero : int
@@ -51,7 +53,7 @@ class RankDecision:
     rule : {"tol", "rtol", "null", "gap", "fixed"}
         The mode that decided.
     z_scores : ndarray or None
-        ``value / null_scale`` per value, ascending values (rule ``"null"``):
+        ``(value - null_mean) / null_scale`` per value, ascending values (rule ``"null"``):
         how many standard errors of the sampling spread each value lies from zero.
     """
 
@@ -62,7 +64,7 @@ class RankDecision:
     z_scores: Optional[np.ndarray] = None
 
 
-def count_zero(values, *, tol=None, rtol=None, null_scale=None, z_crit: float = 3.0, n_zero=None,
+def count_zero(values, *, tol=None, rtol=None, null_scale=None, null_mean=0.0, z_crit: float = 3.0, n_zero=None,
                floor: float = 1e-3) -> RankDecision:
     """THE rank rule of varembed: how many of the smallest values of a spectrum are zero.
 
@@ -77,8 +79,10 @@ def count_zero(values, *, tol=None, rtol=None, null_scale=None, z_crit: float = 
     * ``null_scale`` -- statistical mode: the sampling spread each value
       would have if its direction were an exact zero (a scalar, or one per
       value in ascending order of the values; e.g. from a bootstrap or the
-      analytic ``1 / sqrt(n)`` scale); the smallest values with
-      ``value / null_scale <= z_crit`` are zero: the ones the data do not reject;
+      analytic ``1 / sqrt(n)`` scale), optionally with the mean ``null_mean``
+      such a value would have (a randomisation null); the smallest values with
+      ``(value - null_mean) / null_scale <= z_crit`` are zero: the ones the
+      data do not reject;
     * otherwise the largest ratio gap ``s_k / s_{k-1}`` among values above
       ``floor * max(values)`` (values below that floor are zero): scale free.
 
@@ -108,7 +112,7 @@ def count_zero(values, *, tol=None, rtol=None, null_scale=None, z_crit: float = 
         k, rule = int(np.sum(s <= threshold)), ("tol" if tol is not None else "rtol")
     elif null_scale is not None:
         scale = np.broadcast_to(np.asarray(null_scale, dtype=np.float64), s.shape)
-        z_scores = s / np.maximum(scale, tiny)
+        z_scores = (s - np.broadcast_to(np.asarray(null_mean, dtype=np.float64), s.shape)) / np.maximum(scale, tiny)
         rejected = np.nonzero(z_scores > z_crit)[0]
         k, rule, threshold = (int(rejected[0]) if rejected.size else n), "null", float(z_crit)
     else:
@@ -169,6 +173,7 @@ def invariant_subspace(
     rtol: Optional[float] = None,
     rank: Optional[int] = None,
     null_scale=None,
+    null_mean=0.0,
     z_crit: float = 3.0,
 ) -> InvariantSubspace:
     """Numerical null space of a residual matrix, with singular values as evidence.
@@ -204,7 +209,8 @@ def invariant_subspace(
     s, vt = s[order], vt[order]
     if tol is None and rtol is None and null_scale is None and rank is None:
         rtol = 1e-6
-    decision = count_zero(s, tol=tol, rtol=rtol, null_scale=null_scale, z_crit=z_crit, n_zero=rank)
+    decision = count_zero(s, tol=tol, rtol=rtol, null_scale=null_scale, null_mean=null_mean, z_crit=z_crit,
+                          n_zero=rank)
     k = decision.n_zero
     return InvariantSubspace(basis=vt[:k].copy(), singular_values=s, rank=k, threshold=decision.threshold,
                              gap=decision.gap, rule=decision.rule, z_scores=decision.z_scores)

@@ -25,7 +25,7 @@ import torch
 
 from ..core.lagrangian import Generator
 from ..core.lagrangian import noether_current as core_noether_current
-from ._inputs import batched_field_jet, latent_points, reference_score_scale, resolve_estimator
+from ._inputs import batched_field_jet, prepare, reference_score_scale
 from .generators import DataIsometry, as_generator
 from .jet import EmbeddingJet, embedding_jet
 
@@ -225,10 +225,7 @@ def noether_current(estimator, generator, space: str = "data", z=None, *, n_samp
     -------
     CurrentField
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    functional, field = resolve_estimator(estimator)
-    zt = latent_points(functional, z, n_samples, random_state)
+    functional, field, zt = prepare(estimator, method, METHODS, z, n_samples, random_state)
     dim_d = int(field(zt[0]).shape[-1])
     gen = as_generator(generator, space, dim_d, functional.prior.dim)
     if s_ref is None:

@@ -27,7 +27,7 @@ def curve_stats(emb, n: int = 1000) -> dict:
         raise ValueError("curve_stats needs a fitted one-dimensional embedding (n_components=1)")
     z = torch.linspace(-1, 1, n, dtype=emb.dtype_).unsqueeze(1)
     with torch.no_grad():
-        jet = emb.module_.jet(z.to(emb.device_))
+        jet = emb.map_.jet(z.to(emb.device_))
     phi = jet.value.cpu().numpy() * emb.scale_ + emb.mean_
     speed = np.linalg.norm(jet.jacobian.cpu().numpy()[:, :, 0] * emb.scale_[None, :], axis=1)
     radius = np.linalg.norm(phi, axis=1)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DataIsometry", "LatentIsometry", "as_generator", "SPACES"]
+__all__ = ["DataIsometry", "LatentIsometry", "as_generator", "generator_angle", "SPACES"]
 
 SPACES = ("data", "latent")
 
@@ -128,3 +128,10 @@ def as_generator(generator, space: str, data_dim: int, latent_dim: int):
     else:
         matrix, shift = generator, None
     return cls.make(matrix, shift, dim=dim)
+
+
+def generator_angle(a, b) -> float:
+    """Angle (radians, in ``[0, pi/2]``) between two generators as vectors (Frobenius; the sign is irrelevant)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    cos = abs(np.sum(a * b)) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-300)
+    return float(np.arccos(min(1.0, cos)))

@@ -27,7 +27,7 @@ import torch
 from ..core.fields import map_points, value_jacobian_hessian
 
 __all__ = [
-    "EmbeddingJet", "embedding_jet", "stress_jet", "embedding_stress", "check_immersion", "batched", "score_and_log_prob",
+    "EmbeddingJet", "embedding_jet", "check_immersion", "batched", "score_and_log_prob",
 ]
 
 
@@ -36,29 +36,6 @@ def batched(fn, x: torch.Tensor, chunk_size: Optional[int]) -> torch.Tensor:
     if chunk_size is None or x.shape[0] <= chunk_size:
         return fn(x)
     return torch.cat([fn(x[i : i + chunk_size]) for i in range(0, x.shape[0], chunk_size)])
-
-
-def _gram_cholesky(jac: torch.Tensor, jitter: float) -> torch.Tensor:
-    gram = jac.transpose(-1, -2) @ jac
-    if jitter:
-        gram = gram + jitter * torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
-    return torch.linalg.cholesky_ex(gram)[0]
-
-
-def embedding_stress(jac: torch.Tensor, continuity: float, jitter: float = 0.0) -> torch.Tensor:
-    """``P = J (G + jitter I)^{-1} - 2 lam J``: ``dL/dJ`` of the functional with its jitter.
-
-    Uses ``cholesky_ex`` so that a singular ``G`` (a map that is not an
-    immersion) gives ``nan`` instead of an exception inside ``vmap``.
-    """
-    chol = _gram_cholesky(jac, jitter)
-    return torch.cholesky_solve(jac.transpose(-1, -2), chol).transpose(-1, -2) - 2 * continuity * jac
-
-
-def geometric_lagrangian(jac: torch.Tensor, continuity: float, jitter: float = 0.0) -> torch.Tensor:
-    """``g = 1/2 log det(G + jitter I) - lam tr G`` by Cholesky (``nan`` where ``G`` is singular)."""
-    chol = _gram_cholesky(jac, jitter)
-    return torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1) - continuity * (jac**2).sum((-1, -2))
 
 
 def check_immersion(stress: torch.Tensor, z: torch.Tensor) -> None:
@@ -154,47 +131,6 @@ class EmbeddingJet:
         return self.log_p + self.geometric
 
 
-def stress_jet(jac: torch.Tensor, hess: torch.Tensor, continuity: float, jitter: float = 0.0):
-    """Stress, its divergence, the geometric Lagrangian and its gradient from ``(J, H)``.
-
-    With ``G = J^T J + jitter I``, ``dG_k = H_k^T J + J^T H_k`` (``H_k = d J / d z_k``):
-
-    * ``P = J G^{-1} - 2 lam J`` and ``d_k P = H_k G^{-1} - J G^{-1} dG_k G^{-1} - 2 lam H_k``;
-    * ``g = 1/2 log det G - lam tr G`` and ``d_k g = 1/2 tr(G^{-1} dG_k) - lam tr dG_k``.
-
-    Plain batched algebra (no autodiff), so it costs ``O(n D d^3)``.
-
-    Parameters
-    ----------
-    jac : Tensor (n, D, d)
-    hess : Tensor (n, D, d, d)
-        ``hess[:, a, i, k] = d^2 phi_a / dz_i dz_k``.
-    continuity, jitter : float
-
-    Returns
-    -------
-    stress (n, D, d), div_stress (n, D), geometric (n,), grad_geometric (n, d) : Tensors
-        ``nan`` rows where ``G`` is singular.
-    """
-    chol = _gram_cholesky(jac, jitter)
-    eye = torch.eye(jac.shape[-1], dtype=jac.dtype, device=jac.device)
-    ginv = torch.cholesky_solve(eye.expand(chol.shape), chol)
-    jg = jac @ ginv
-    lam = continuity
-    stress = jg - 2 * lam * jac
-    # dG[n, j, l, k] = sum_b H[b, j, k] J[b, l] + J[b, j] H[b, l, k]
-    half = torch.einsum("nbjk,nbl->njlk", hess, jac)
-    d_gram = half + half.transpose(1, 2)
-    div_stress = (
-        torch.einsum("naji,nji->na", hess, ginv)
-        - torch.einsum("naj,njli,nli->na", jg, d_gram, ginv)
-        - 2 * lam * torch.diagonal(hess, dim1=-2, dim2=-1).sum(-1)
-    )
-    geometric = torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1) - lam * (jac**2).sum((-1, -2))
-    grad_geometric = 0.5 * torch.einsum("njl,nljk->nk", ginv, d_gram) - lam * torch.einsum("njjk->nk", d_gram)
-    return stress, div_stress, geometric, grad_geometric
-
-
 def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
                   chunk_size: Optional[int] = 1024, field_jet=None) -> EmbeddingJet:
     """Compute the :class:`EmbeddingJet` of ``field`` at latent points ``z``.
@@ -222,13 +158,12 @@ def embedding_jet(functional, field, z: torch.Tensor, *, log_prob: bool = False,
     -------
     EmbeddingJet
     """
-    lam = functional.continuity
-    jitter = getattr(functional, "jitter", 0.0)
+    lam, jitter = functional.continuity, functional.jitter
     if field_jet is None:
         phi, jac, hess = map_points(value_jacobian_hessian(field), z, chunk_size)
     else:
         phi, jac, hess = field_jet(z)
-    stress, div_stress, geo, d_geo = stress_jet(jac, hess, lam, jitter)
+    stress, div_stress, geo, d_geo = functional.lagrangian.stress_jet(jac, hess)
     check_immersion(stress, z)
     prior, density = functional.prior, functional.density
     log_p, score = score_and_log_prob(density, phi, log_prob, chunk_size)

@@ -13,6 +13,7 @@ from .generators import SPACES
 from .jet import embedding_jet
 from .residual import ELResidual, boundary_residual, residual_from_jet
 from .symmetries import KINDS, SymmetrySearch, find_symmetries
+from .verdicts import TERMS, THEORY_PAGE, verdicts
 from .ward import WardIdentities, ward_identities
 
 __all__ = ["DiagnosticsReport", "diagnose"]
@@ -86,6 +87,8 @@ class DiagnosticsReport:
                 "rank": search.rank,
                 "gap": float(search.gap),
                 "tol": search.tol,
+                "rule": search.rule,
+                "z_scores": None if search.z_scores is None else [float(v) for v in search.z_scores[: search.rank + 3]],
                 "singular_values": [float(v) for v in search.singular_values[: search.rank + 3]],
                 "generators": [
                     {
@@ -93,6 +96,7 @@ class DiagnosticsReport:
                         "matrix": s.generator.matrix.tolist(),
                         "shift": s.generator.shift.tolist(),
                         "singular_value": s.singular_value,
+                        "z_score": s.z_score,
                         "current": None if s.current is None else s.current.summary(),
                     }
                     for s in search.symmetries
@@ -112,15 +116,28 @@ class DiagnosticsReport:
             "boundary": self.boundary,
             "smoothness": self.smoothness,
             "ward": self.ward.to_dict(),
+            "verdicts": self.verdicts,
             "symmetries": syms,
             "seconds": self.seconds,
         }
+
+    @property
+    def verdicts(self) -> list:
+        """Plain-language conclusions (see :mod:`varembed.diagnostics.verdicts`)."""
+        return verdicts(self)
 
     def __str__(self) -> str:
         w = self.ward
         lines = [
             f"Diagnostics of {self.estimator}: d={self.latent_dim} -> D={self.data_dim}, "
             f"prior={self.prior}, density={self.density}, lam={self.continuity:g}",
+            *[f"  * {v}" for v in self.verdicts],
+            "",
+            "Terms:",
+            *[f"  {k:16s} {v}" for k, v in TERMS.items()],
+            f"  (theory: {THEORY_PAGE})",
+            "",
+            "Details:",
             f"  latent samples: {self.residual.z.shape[0]}    S_ref = sqrt(E_p|s|^2) = {_fmt(self.s_ref)}",
             "",
             "  Euler-Lagrange residual r = s(phi) - P grad log q - div P",
@@ -144,16 +161,21 @@ class DiagnosticsReport:
         for space, search in self.symmetries.items():
             lines += ["", f"  Symmetries in {space} space ({search.kind}; {search.n_candidates} candidates"
                       + (f" in the top-{search.subspace.shape[1]} principal subspace" if search.subspace is not None
-                         else "") + f", tol {search.tol:g})"]
+                         else "") + (f", tol {search.tol:g})" if search.tol is not None else
+                                     f"; statistical: rejected beyond z = {search.z_crit:g} bootstrap spreads)")]
             sv = ", ".join(_fmt(v) for v in search.singular_values[: search.rank + 2])
             lines.append(f"    found {search.rank}; smallest singular values [{sv}]; gap {_fmt(search.gap)}")
+            if search.z_scores is not None:
+                zs = ", ".join(_fmt(v) for v in search.z_scores[: search.rank + 2])
+                lines.append(f"    z-scores (singular value / its bootstrap spread) [{zs}]")
             if search.symmetries:
-                lines.append(f"    {'generator':44s} {'sing.val':>10s} {'div j':>10s} {'breaking':>10s} "
+                lines.append(f"    {'generator':44s} {'sing.val':>10s} {'z':>6s} {'div j':>10s} {'breaking':>10s} "
                              f"{'|j| med':>10s} {'|j| max':>10s}")
             for s in search.symmetries:
                 c = s.current.summary() if s.current is not None else {}
+                z = "-" if s.z_score is None else f"{s.z_score:.2f}"
                 lines.append(
-                    f"    {s.describe()[:44]:44s} {_fmt(s.singular_value):>10s} "
+                    f"    {s.describe()[:44]:44s} {_fmt(s.singular_value):>10s} {z:>6s} "
                     f"{_fmt(c.get('divergence_ratio')):>10s} {_fmt(c.get('breaking_ratio')):>10s} "
                     f"{_fmt(c.get('current_ratio_median')):>10s} {_fmt(c.get('current_ratio_max')):>10s}"
                 )
@@ -174,7 +196,7 @@ class DiagnosticsReport:
 
 
 def diagnose(estimator, n_samples: int = 4096, random_state=None, *, spaces=SPACES, kind: str = "rotations",
-             tol: float = 1e-6, max_dim: int = 8, n_symmetry_samples: int = 2048, z=None,
+             tol=None, max_dim: int = 8, n_symmetry_samples: int = 2048, z=None,
              chunk_size: int = 1024) -> DiagnosticsReport:
     """Diagnose a fitted embedding: EL residual, Ward identities, symmetries, currents.
 
@@ -190,8 +212,10 @@ def diagnose(estimator, n_samples: int = 4096, random_state=None, *, spaces=SPAC
     spaces : tuple of {"latent", "data"}, default=("data", "latent")
         Where to look for symmetries (empty: skip symmetry discovery).
     kind : {"rotations", "translations", "isometries"}, default="rotations"
-    tol : float, default=1e-6
-        Threshold on normalised singular values (see :func:`find_symmetries`).
+    tol : float or None, default=None
+        ``None``: statistical symmetry decisions in data space (bootstrap of
+        the density); a float: exact threshold on normalised singular values
+        (see :func:`find_symmetries`).
     max_dim : int, default=8
         Data-space candidates act in at most this many principal dimensions.
     n_symmetry_samples : int, default=2048

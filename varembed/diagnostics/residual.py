@@ -20,10 +20,8 @@ import torch
 
 from ..core.lagrangian import euler_lagrange
 from ..core.fields import map_points, value_and_jacobian
-from ._inputs import (
-    _dtype_device, batched_field_jet, box_faces, latent_points, reference_score_scale, resolve_estimator,
-)
-from .jet import EmbeddingJet, check_immersion, embedding_jet, embedding_stress
+from ._inputs import _dtype_device, batched_field_jet, box_faces, prepare, reference_score_scale
+from .jet import EmbeddingJet, check_immersion, embedding_jet
 
 __all__ = ["ELResidual", "euler_lagrange_residual", "residual_from_jet", "boundary_residual"]
 
@@ -33,6 +31,8 @@ METHODS = ("fast", "generic")
 @dataclass(frozen=True)
 class ELResidual:
     """Euler-Lagrange residual on latent sample points.
+
+    ``rho`` is the one number to read: ``sqrt(mean |r|^2)`` in units of ``s_ref``.
 
     Attributes
     ----------
@@ -95,10 +95,7 @@ def euler_lagrange_residual(estimator, n_samples: int = 1024, random_state=None,
     -------
     ELResidual
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    functional, field = resolve_estimator(estimator)
-    zt = latent_points(functional, z, n_samples, random_state)
+    functional, field, zt = prepare(estimator, method, METHODS, z, n_samples, random_state)
     if s_ref is None:
         s_ref = reference_score_scale(functional.density)
     if method == "fast":
@@ -139,7 +136,7 @@ def boundary_residual(functional, field, n_points: int = 256, generator=None, li
     col = torch.argmax(normal.abs(), -1)
     rows = torch.arange(z.shape[0])
     lam = functional.continuity
-    full = embedding_stress(jac, lam, getattr(functional, "jitter", 0.0))
+    full = functional.lagrangian.stress(jac)
     check_immersion(full, z)
     stress, jcol = full[rows, :, col], jac[rows, :, col]
     scale = (stress + 2 * lam * jcol).norm(dim=-1) + 2 * lam * jcol.norm(dim=-1)

@@ -17,6 +17,20 @@ space (SVD) of a residual matrix stacked over sample points
 evidence.  Each generator found is then checked on the fitted map: the
 divergence of its Noether current.
 
+A density estimated from ``n`` samples is never exactly symmetric: the sample
+breaks a true symmetry at order ``1/sqrt(n)`` (and a KDE also by its
+roughness at the scale of the bandwidth).  So by default (``tol=None``) the
+data-space decision is statistical, a randomisation test: if the data's
+distribution is invariant under the flow of a candidate ``B``, moving every
+data point along its orbit by an independent random angle gives another
+sample of the same distribution; the density refitted on such samples
+(``Density.refit``) shows how large the candidate's residual is for an
+exactly invariant distribution estimated the same way.  A candidate is a
+symmetry when its residual is at most ``z_crit`` standard deviations above
+those -- a symmetry the data do not reject -- and its z-score is reported with
+it.  ``tol=...`` keeps the exact mode.  The latent prior is known exactly, so
+latent symmetries are always decided exactly.
+
 In data space with more than ``max_dim`` dimensions the candidates are the
 isometries of the principal subspace of the fitted manifold (its numerical
 rank, at most ``max_dim`` dimensions; so(784) alone has 306 936 generators).
@@ -32,7 +46,7 @@ import torch
 
 from ..core.fields import map_points
 from ..core.flows import affine_flow_residuals, affine_generator_basis
-from ..core.symmetry import antisymmetric_basis, invariant_subspace, translation_basis
+from ..core.symmetry import InvariantSubspace, antisymmetric_basis, invariant_subspace, translation_basis
 from ._inputs import (
     batched_field_jet, box_faces, density_samples, latent_points, reference_score_scale, resolve_estimator,
     torch_generator,
@@ -53,16 +67,19 @@ class Symmetry:
     Attributes
     ----------
     generator : DataIsometry or LatentIsometry
-        Unit-norm coefficients in the candidate basis.
+        Unit Frobenius norm of (matrix, shift).
     singular_value : float
         Its (normalised) residual singular value: 0 for an exact symmetry.
     current : CurrentField or None
         Its Noether current on latent samples of the fitted map.
+    z_score : float or None
+        The singular value in units of its sampling spread (statistical mode).
     """
 
     generator: object
     singular_value: float
     current: Optional[CurrentField] = None
+    z_score: Optional[float] = None
 
     def describe(self) -> str:
         """A short human-readable description of the generator."""
@@ -94,12 +111,23 @@ class SymmetrySearch:
     gap : float
         First non-zero singular value over the last zero one (``inf`` if none
         or all are symmetries).
-    tol : float
+    tol : float or None
+        Exact-mode threshold (``None`` in the statistical mode).
     n_candidates : int
         Size of the candidate basis.
     subspace : ndarray of shape (D, k) or None
         The principal subspace of the fitted manifold that the data-space
         candidates act in (``None``: all of ``R^D``).
+    rule : str
+        How the rank was decided (``"null"``: statistical, ``"tol"``: exact).
+    z_scores : ndarray or None
+        Statistical mode: for each tested candidate (smallest singular value
+        first, up to the first rejected one), its residual in standard
+        deviations above the residuals of densities refitted on data moved
+        randomly along its orbits (an exactly invariant sample).
+    null_scale : ndarray or None
+        Those standard deviations.
+    z_crit : float
     """
 
     space: str
@@ -108,9 +136,13 @@ class SymmetrySearch:
     singular_values: np.ndarray
     rank: int
     gap: float
-    tol: float
+    tol: Optional[float]
     n_candidates: int
     subspace: Optional[np.ndarray] = dc_field(default=None, repr=False)
+    rule: str = "tol"
+    z_scores: Optional[np.ndarray] = dc_field(default=None, repr=False)
+    null_scale: Optional[np.ndarray] = dc_field(default=None, repr=False)
+    z_crit: float = 3.0
 
     def __len__(self) -> int:
         return self.rank
@@ -146,6 +178,100 @@ def _manifold_subspace(phi: np.ndarray, max_dim: int, gen: torch.Generator) -> n
     return np.ascontiguousarray(vt[: max(1, min(rank, max_dim))].T)
 
 
+#: Highest degree of the polynomial test functions of the moment test (lower above 4 dimensions).
+MOMENT_DEGREE, MOMENT_DEGREE_HIGH_D = 4, 3
+
+
+def _exponents(n: int, degree: int) -> np.ndarray:
+    """All multi-indices ``alpha`` of ``n`` variables with ``1 <= |alpha| <= degree``."""
+    from itertools import combinations_with_replacement
+
+    rows = []
+    for m in range(1, degree + 1):
+        for combo in combinations_with_replacement(range(n), m):
+            rows.append(np.bincount(combo, minlength=n))
+    return np.array(rows)
+
+
+def _monomial_gradients(x: np.ndarray, exps: np.ndarray) -> np.ndarray:
+    """``grad prod_l x_l^alpha_l`` for every multi-index row of ``exps``: shape ``(n_points, J, n)``."""
+    n_pts, n = x.shape
+    deg = int(exps.max())
+    powers = x[:, :, None] ** np.arange(deg + 1)[None, None, :]  # (c, n, deg + 1)
+    cols = np.arange(n)[None, :]
+    factors = powers[:, cols, exps]  # (c, J, n): x_l^alpha_l
+    lowered = powers[:, cols, np.maximum(exps - 1, 0)] * exps[None]  # alpha_l x_l^(alpha_l - 1)
+    ones = np.ones((n_pts, exps.shape[0], 1))
+    before = np.cumprod(np.concatenate([ones, factors[:, :, :-1]], -1), -1)  # prod_{l < i}
+    after = np.cumprod(np.concatenate([ones, factors[:, :, :0:-1]], -1), -1)[:, :, ::-1]  # prod_{l > i}
+    return lowered * before * after
+
+
+def _moment_matrix(x: np.ndarray, a: np.ndarray, b: np.ndarray, exps: np.ndarray, return_scales: bool = False):
+    """``M[j, k] = mean_i grad phi_j(x_i) . (A_k x_i + b_k)``, normalised.
+
+    ``phi_j(x) = prod x^alpha_j``: ``M[:, k] = 0`` says the sample moments of every
+    ``phi_j`` are stationary along the flow of generator ``k``.  Column ``k`` is
+    divided by ``scale_k = rms |A_k x + b_k|`` (a null vector ``v`` is the generator
+    ``sum_k (v_k / scale_k) (A_k, b_k)``), and row ``j`` by the root mean square of
+    its per-point terms, so that noisy high-degree moments weigh no more than their
+    sampling spread allows.
+    """
+    flows = np.einsum("kij,cj->cki", a, x) + b[None]  # (c, k, n)
+    cols = np.maximum(np.sqrt(np.mean(np.sum(flows**2, -1), 0)), 1e-300)
+    terms = np.einsum("cji,cki->cjk", _monomial_gradients(x, exps), flows / cols[None, :, None])  # per point
+    # each row in units of its own sampling noise (the spread of the per-point terms): a z-score matrix
+    rows = np.maximum(np.sqrt(np.mean(np.sum(terms**2, -1), 0)), 1e-300)
+    out = terms.mean(0) / rows[:, None]
+    return (out, cols) if return_scales else out
+
+
+def _orbit_move(x: np.ndarray, mat: np.ndarray, gen: torch.Generator) -> np.ndarray:
+    """Move each point along the flow of ``mat`` by an independent uniform angle (a full turn of the slowest plane).
+
+    If the data's distribution is invariant under the flow, the moved points are
+    another sample of it: the randomisation null of the moment test.  Uses the
+    eigen-decomposition ``B = U diag(i w) U^H`` of the antisymmetric generator.
+    """
+    evals, vecs = np.linalg.eig(mat)
+    freqs = np.abs(evals.imag)
+    period = 2 * np.pi / max(float(freqs[freqs > 1e-9 * max(freqs.max(), 1e-300)].min()), 1e-300)
+    theta = torch.rand(x.shape[0], generator=gen, dtype=torch.float64).numpy() * period
+    coords = x.astype(complex) @ np.linalg.inv(vecs).T  # U^-1 x per row
+    return np.real((coords * np.exp(theta[:, None] * evals[None])) @ vecs.T)
+
+
+def _moment_test(x, a, b, n_null, z_crit, gen):
+    """Candidate symmetries of the sample ``x`` by the moment test, smallest singular value first.
+
+    Returns the singular values (ascending), the candidate generators' coefficients
+    in the basis ``a, b`` (one row each, unit norm of ``(A, b)``), the number
+    accepted, and the z-scores and null standard deviations of the tested ones.
+    """
+    n = x.shape[1]
+    exps = _exponents(n, MOMENT_DEGREE if n <= 4 else MOMENT_DEGREE_HIGH_D)
+    moments, scales = _moment_matrix(x, a, b, exps, return_scales=True)
+    _, sv, vt = np.linalg.svd(np.vstack([moments, np.zeros((max(0, a.shape[0] - moments.shape[0]), a.shape[0]))]),
+                              full_matrices=False)
+    order = np.argsort(sv)
+    sv, vt = sv[order], vt[order]
+    raw = vt / scales[None]  # back to the unnormalised basis
+    raw /= np.sqrt(np.sum(np.tensordot(raw, a, 1) ** 2, (1, 2)) + (raw @ b) ** 2 @ np.ones(b.shape[1]))[:, None]
+    zs, spreads = [], []
+    for value, coef, gcoef in zip(sv, vt, raw):
+        mat = np.tensordot(gcoef, a, 1)
+        if np.abs(mat).max() < 1e-12:  # a pure translation has no compact orbit: not testable this way
+            break
+        null = [np.linalg.norm(_moment_matrix(_orbit_move(x, mat, gen), a, b, exps) @ coef) for _ in range(n_null)]
+        mean, spread = float(np.mean(null)), float(np.std(null, ddof=1))
+        zs.append((value - mean) / max(spread, np.finfo(float).tiny))
+        spreads.append(spread)
+        if zs[-1] > z_crit:
+            break
+    accepted = len(zs) - (1 if zs and zs[-1] > z_crit else 0)
+    return sv, raw, accepted, np.asarray(zs), np.asarray(spreads)
+
+
 def _data_residuals(density, phi, kind, samples, n_samples, max_dim, gen):
     if samples is None:
         x = density_samples(density, n_samples, gen)
@@ -164,7 +290,8 @@ def _data_residuals(density, phi, kind, samples, n_samples, max_dim, gen):
         basis_u = _manifold_subspace(phi.detach().cpu().numpy(), max_dim, gen)
         xn, sn = xn @ basis_u, sn @ basis_u
     a, b = _basis(kind, xn.shape[1])
-    return affine_flow_residuals(sn, xn, a, b, trace=True), a, b, basis_u
+    res, scales = affine_flow_residuals(sn, xn, a, b, trace=True, return_scales=True)
+    return res, a / scales[:, None, None], b / scales[:, None], basis_u
 
 
 def _latent_residuals(functional, kind, n_samples, gen):
@@ -172,17 +299,19 @@ def _latent_residuals(functional, kind, n_samples, gen):
     a, b = _basis(kind, prior.dim)
     z = prior.sample(n_samples, gen)
     g = prior.grad_log_prob(z)
-    rows = [affine_flow_residuals(g.numpy(), z.numpy(), a, b, trace=True)]
+    interior, scales = affine_flow_residuals(g.numpy(), z.numpy(), a, b, trace=True, return_scales=True)
+    rows = [interior]
     if getattr(prior, "name", None) == "uniform":  # flows must be tangent to the faces of the box
         zf, normal = box_faces(prior, n_samples, gen)
-        rows.append(affine_flow_residuals(normal.numpy(), zf.numpy(), a, b, trace=False))
-    return np.vstack(rows), a, b
+        rows.append(affine_flow_residuals(normal.numpy(), zf.numpy(), a, b, trace=False, column_scales=scales))
+    # a null vector v of the normalised matrix is the generator sum_k v_k (A_k, b_k) / scale_k
+    return np.vstack(rows), a / scales[:, None, None], b / scales[:, None]
 
 
-def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol: float = 1e-6, *,
+def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol=None, *,
                     n_samples: int = 2048, samples=None, max_dim: int = 8, measure: bool = True,
                     z=None, n_current_samples: int = 1024, random_state=None, s_ref=None,
-                    jet=None) -> SymmetrySearch:
+                    jet=None, n_null: int = 19, z_crit: float = 3.0) -> SymmetrySearch:
     """Symmetry generators of the fitted objective, with evidence and conservation.
 
     Parameters
@@ -194,9 +323,11 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
         ``functional()``); ``"latent"``: isometries of the prior.
     kind : {"rotations", "translations", "isometries"}, default="rotations"
         Candidates: ``so(n)``, translations, or both (``B x + c``).
-    tol : float, default=1e-6
-        Singular values of the normalised residual matrix (dimensionless, at
-        most about 1) at or below ``tol`` count as symmetries.
+    tol : float or None, default=None
+        ``None``: the statistical decision (data space; see the module
+        docstring); a float: exact mode, singular values of the normalised
+        residual matrix (dimensionless, at most about 1) at or below ``tol``
+        count as symmetries (latent space: ``1e-6`` when ``None``).
     n_samples : int, default=2048
         Sample points of the density (data) or prior (latent) for the residuals.
     samples : array-like of shape (n, D), optional
@@ -217,6 +348,12 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
     jet : EmbeddingJet, optional
         A precomputed jet of the fitted map (reused for the manifold's points
         and the currents; latent currents need it with ``log_p``).
+    n_null : int, default=19
+        Refits of the density on data moved along a candidate's orbits per
+        tested candidate (statistical mode).
+    z_crit : float, default=3.0
+        A residual more than ``z_crit`` standard deviations above what an exactly
+        invariant sample gives rejects the symmetry (statistical mode).
 
     Returns
     -------
@@ -226,8 +363,10 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
         raise ValueError(f"space must be one of {list(SPACES)}, got {space!r}")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
-    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    if tol is not None and not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol must be None or a finite number >= 0, got {tol!r}")
+    if isinstance(n_null, bool) or not isinstance(n_null, int) or n_null < 2:
+        raise ValueError(f"n_null must be an integer >= 2, got {n_null!r}")
     if isinstance(max_dim, bool) or not isinstance(max_dim, int) or max_dim < 1:
         raise ValueError(f"max_dim must be a positive integer, got {max_dim!r}")
     functional, field = resolve_estimator(estimator)
@@ -245,11 +384,33 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
         basis_u = None
     n_cand = a.shape[0]
     if n_cand == 0:
-        return SymmetrySearch(space, kind, [], np.zeros(0), 0, float("inf"), float(tol), 0, basis_u)
-    sub = invariant_subspace(res, tol=tol)
+        return SymmetrySearch(space, kind, [], np.zeros(0), 0, float("inf"), tol, 0, basis_u)
+    n_zero = 0
+    statistical = tol is None and space == "data" and samples is None and kind == "rotations"
+    null, z_tested = None, None
+    if statistical:
+        try:
+            data = functional.density.training_sample(gen)
+        except (NotImplementedError, AttributeError):  # nothing to test against: exact mode on the density
+            statistical = False
+    if statistical:
+        xd = data.detach().cpu().double().numpy()
+        if basis_u is not None:
+            xd = xd @ basis_u
+        xd = xd / max(float(np.sqrt(np.mean(np.sum(xd**2, -1)))), 1e-300)
+        a0, b0 = _basis(kind, xd.shape[1])
+        sv, vt, n_zero, z_tested, null = _moment_test(xd, a0, b0, int(n_null), float(z_crit), gen)
+        sub = InvariantSubspace(basis=vt[:n_zero].copy(), singular_values=sv, rank=n_zero, threshold=float(z_crit),
+                                gap=float(sv[n_zero] / max(sv[n_zero - 1], 1e-300)) if 0 < n_zero < sv.size
+                                else float("inf"), rule="null")
+        a, b = a0, b0  # moment-test directions refer to the unscaled candidate basis
+    else:
+        sub = invariant_subspace(res, tol=1e-6 if tol is None else tol)
     gens = []
     for coef in sub.basis:
         mat, shift = np.tensordot(coef, a, 1), coef @ b
+        size = np.sqrt(np.sum(mat**2) + np.sum(shift**2))
+        mat, shift = mat / size, shift / size  # unit Frobenius norm of (B, c)
         if space == "data":
             if basis_u is not None:
                 mat, shift = basis_u @ mat @ basis_u.T, basis_u @ shift
@@ -265,5 +426,10 @@ def find_symmetries(estimator, space: str = "data", kind: str = "rotations", tol
         if s_ref is None:
             s_ref = reference_score_scale(functional.density)
         currents = [current_from_jet(g, jet, s_ref) for g in gens]
-    syms = [Symmetry(g, float(sv), c) for g, sv, c in zip(gens, sub.singular_values[: sub.rank], currents)]
-    return SymmetrySearch(space, kind, syms, sub.singular_values, sub.rank, sub.gap, float(tol), n_cand, basis_u)
+    zs = z_tested if z_tested is not None else [None] * sub.rank
+    syms = [Symmetry(g, float(sv), c, None if zz is None else float(zz))
+            for g, sv, c, zz in zip(gens, sub.singular_values[: sub.rank], currents, zs)]
+    return SymmetrySearch(space, kind, syms, sub.singular_values, sub.rank, sub.gap,
+                          None if statistical else (1e-6 if tol is None else float(tol)), n_cand, basis_u,
+                          rule="null" if statistical else sub.rule, z_scores=z_tested, null_scale=null,
+                          z_crit=float(z_crit))

@@ -29,6 +29,8 @@ __all__ = ["WardIdentities", "ward_identities"]
 class WardIdentities:
     """Monte Carlo values of the global Ward identities.
 
+    Each is zero at a stationary map up to sampling noise of order ``1/sqrt(n)``.
+
     Attributes
     ----------
     translation : float

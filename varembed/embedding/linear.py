@@ -1,110 +1,68 @@
-"""LinearVariationalEmbedding: the affine special case, solved on the Grassmann manifold.
+"""LinearVariationalEmbedding: the embedding functional over affine maps, for any data density.
 
-For an affine map ``phi(z) = W z + b``, a Gaussian data density ``N(mu, C)`` and
-an isotropic prior of per-coordinate variance ``v`` (``prior_scale^2`` for the
-Gaussian prior, ``L^2/3`` for the box ``[-L, L]^d``), the functional is exactly
+For ``phi(z) = W z + b`` the functional is
 
-    F(W, b) = log N(b; mu, C) + 1/2 log det(W^T W) - 1/2 tr(W^T M W),
-    M = v C^{-1} + 2 lam I.
+    F(W, b) = E_q[log p(W z + b)] + 1/2 log det(W^T W) - lam tr(W^T W).
 
-``b = mu`` in closed form.  Writing ``W = V A`` with ``V`` an orthonormal
-frame, the optimal ``A`` satisfies ``A A^T = (V^T M V)^{-1}`` in closed form,
-and what remains is
+* ``density="gaussian"`` (PPCA's Gaussian): exact solution on the Grassmann
+  manifold with pymanopt's trust regions (:mod:`.linear_gaussian`); the
+  result is PCA and ``score`` is PPCA's log-likelihood (``PCA.score``).
+* any other density (KDE, Gaussian mixture, a :class:`Density`): Riemannian
+  Adam on ``W = V A`` with ``V`` on the Stiefel manifold, torch-native on
+  the CPU or CUDA, from several deterministic restarts, then an L-BFGS
+  polish on the prior's quadrature (:mod:`.affine_fit`), then the latent gauge.
 
-    max_V  -1/2 log det(V^T M V) - d/2,
-
-a function of the subspace ``span V`` only: a cost on the Grassmann manifold
-``Gr(D, d)``, minimised here with pymanopt (torch autodiff backend).  Its
-minimisers span the top-``d`` eigenvectors of ``C``: PCA.
-
-Noise floor and conditioning.  ``C = S + sigma^2 I`` with ``S`` the
-maximum-likelihood covariance and ``sigma^2`` the mean discarded eigenvalue of
-``S`` (the PPCA noise variance), floored at ``1e-12 tr(S)/D`` so that ``C`` is
-positive definite for rank-deficient data.  Since adding a multiple of ``I``
-changes no eigenvector, the optimal subspace is the same for every floor; the
-fit first solves the problem with the floor ``tr(S)/D`` (a Riemannian Hessian
-with condition number at most about ``D``, whatever the conditioning of
-``S``), then sets ``sigma^2`` from that subspace and polishes on the final
-density.  Without this continuation trust regions stall on ill-conditioned
-covariances.
+Both end with the map, the prior and the density in the base class's
+format, so ``transform`` (least-squares codes), ``inverse_transform``,
+``score`` (the tube model, exact for affine maps), ``functional`` and
+``diagnose`` are shared with the nonlinear estimator.
 """
 
 from __future__ import annotations
 
+import time
+from numbers import Integral, Real
+
 import numpy as np
 import torch
-from pymanopt.manifolds import Grassmann
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.base import _fit_context
+from sklearn.mixture import GaussianMixture
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.extmath import svd_flip
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from .._utils.validation import check_choice, check_int, check_latent_array, check_real
-from .riemannian import SOLVERS, minimize_on_manifold
-from .base import EmbeddingDiagnosticsMixin
-from .densities import GaussianDensity
+from .._utils.device import resolve_device, resolve_dtype
+from .._utils.random import numpy_generator, resolve_seed, spawn_seeds
+from ._base import BaseVariationalEmbedding
+from .affine import affine_residual_gaussian
+from .densities import BANDWIDTH_RULES, DENSITY_NAMES, Density, GaussianDensity
 from .functional import EmbeddingFunctional
+from .linear_fit import FLOOR_RTOL as _FLOOR_RTOL, fit_linear
+from .linear_gaussian import _grassmann_cost, reduced_metric, solve_gaussian  # noqa: F401  (re-exported)
+from .maps import SmoothMLPMap
 from .priors import PRIORS, make_prior
+from .riemannian import SOLVERS
 
 __all__ = ["LinearVariationalEmbedding"]
 
-_FLOOR_RTOL = 1e-12
+OBJECTIVES = ("functional", "likelihood")
 
 
-def _grassmann_cost(cov: np.ndarray, prior_variance: float, continuity: float):
-    """Cost ``V -> 1/2 log det(V^T M V)``, ``M = v C^{-1} + 2 lam I``, with its derivatives.
-
-    Returns torch functions ``(cost, euclidean_gradient, euclidean_hessian)``:
-    ``grad = M V K^{-1}`` and ``hess[X] = M X K^{-1} - M V K^{-1} (X^T M V + V^T M X) K^{-1}``
-    with ``K = V^T M V``.  Closed-form derivatives avoid autodiff's double backward
-    in every Hessian-vector product of the trust-region inner solver (tested
-    against autodiff in the test suite).
-    """
-    c = torch.as_tensor(cov, dtype=torch.float64)
-    eye = torch.eye(c.shape[0], dtype=torch.float64)
-    m = prior_variance * torch.cholesky_solve(eye, torch.linalg.cholesky(c)) + 2.0 * continuity * eye
-    m = 0.5 * (m + m.T)
-
-    def cost(frame):
-        k = frame.T @ m @ frame
-        return torch.log(torch.diagonal(torch.linalg.cholesky(k))).sum()
-
-    def _mv_kinv(frame):
-        mv = m @ frame
-        kinv = torch.linalg.inv(frame.T @ mv)
-        return mv, kinv
-
-    def euclidean_gradient(frame):
-        mv, kinv = _mv_kinv(frame)
-        return mv @ kinv
-
-    def euclidean_hessian(frame, direction):
-        mv, kinv = _mv_kinv(frame)
-        sym = direction.T @ mv
-        return m @ direction @ kinv - mv @ kinv @ (sym + sym.T) @ kinv
-
-    return cost, euclidean_gradient, euclidean_hessian
-
-
-def _reduced_metric(frame: np.ndarray, cov: np.ndarray, prior_variance: float, continuity: float):
-    """``V^T M V`` (d x d) for an orthonormal frame, without forming ``C^{-1}``."""
-    from scipy.linalg import cho_factor, cho_solve
-
-    factor = cho_factor(cov, lower=True)
-    k = prior_variance * frame.T @ cho_solve(factor, frame) + 2.0 * continuity * np.eye(frame.shape[1])
-    return 0.5 * (k + k.T)
-
-
-class LinearVariationalEmbedding(
-    EmbeddingDiagnosticsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
-    """Affine variational embedding; exactly PCA for a Gaussian prior and density.
+class LinearVariationalEmbedding(BaseVariationalEmbedding):
+    """Affine variational embedding for any data density; exactly PCA for a Gaussian one.
 
     Maximises ``F[phi] = E_q[log p(phi(z)) + 1/2 log det(J^T J) - lam tr(J^T J)]``
-    over affine maps ``phi(z) = W z + b`` with ``p`` the Gaussian fitted to the
-    data, by Riemannian trust regions on the Grassmann manifold (pymanopt).
-    With ``continuity=0`` and a Gaussian prior of unit scale, ``W`` spans the
-    principal subspace and ``transform`` returns whitened principal components.
+    over affine maps ``phi(z) = W z + b``.  With the default Gaussian density
+    the optimum is found exactly on the Grassmann manifold and ``W`` spans
+    the principal subspace (``transform`` returns whitened principal
+    components, ``score`` equals ``PCA.score``).  For any other density
+    ``W = V A`` is optimised with ``V`` on the Stiefel manifold by a
+    torch-native Riemannian Adam (CPU or CUDA) from ``n_restarts``
+    deterministic starts (the PCA solution first), and the best restart is
+    polished by L-BFGS on the prior's fixed quadrature.  The functional is
+    mode-seeking: the sheet settles where the *slice* of ``p`` through it
+    holds the most mass (see the linear-embedding page of the user guide for
+    when this beats PCA and FastICA, and when it does not).
 
     Parameters
     ----------
@@ -112,55 +70,134 @@ class LinearVariationalEmbedding(
         Latent dimension ``d`` (``1 <= d <= n_features``).
     prior : {"gaussian", "uniform"}, default="gaussian"
         Latent prior ``q``: ``N(0, prior_scale^2 I)`` or the uniform box
-        ``[-prior_scale, prior_scale]^d``.  Within affine maps the box acts like
-        a Gaussian of variance ``prior_scale^2 / 3``.
+        ``[-prior_scale, prior_scale]^d``.  Within affine maps and a Gaussian
+        density the box acts like a Gaussian of variance ``prior_scale^2 / 3``.
     prior_scale : float, default=1.0
         Standard deviation of the Gaussian prior, half-width of the box.
+    density : {"gaussian", "kde", "gmm"}, GaussianMixture, Density or object, default="gaussian"
+        Data density ``p`` (in data units): PPCA's Gaussian (exact solution),
+        a Gaussian KDE of the training data, a 10-component full-covariance
+        ``GaussianMixture`` (or your own instance, cloned and fitted), or a
+        model with torch ``log_prob(x)`` and/or ``score(x)`` (score-only:
+        a single restart is kept and nothing is polished).
+    bandwidth : float or {"auto", "scott", "silverman"}, default="auto"
+        Kernel width of the KDE in data units.  ``"auto"``: for the
+        functional, the larger of Scott's width with the latent dimension in
+        the exponent and the median distance to the 5th nearest neighbour;
+        for the likelihood, Scott's width in the ``d`` dimensions of the
+        projected density, ``n^(-1/(d+4))`` times the root-mean-square
+        standard deviation of the data.
+    kde_neighbors : int or None, default=None
+        Truncate the KDE to the nearest centres of each query during the Adam
+        stage (``None``: exact).
     continuity : float, default=0.0
-        ``lam >= 0``: weight of the Dirichlet energy ``E_q tr(J^T J)``.  It
-        shrinks the scales to ``s_k^2 = l_k / (v + 2 lam l_k)`` (``v`` the prior
-        variance, ``l_k`` the eigenvalues of the density's covariance).
+        ``lam >= 0``: weight of the Dirichlet energy ``E_q tr(J^T J)``.  For
+        a Gaussian density it shrinks the scales to ``s_k^2 = l_k / (v + 2 lam l_k)``.
+    objective : {"functional", "likelihood"}, default="functional"
+        What is maximised over affine maps.  ``"functional"``: the embedding
+        functional ``F`` above (the paper's; mode-seeking: the sheet goes where
+        the *slice* of ``p`` holds the most mass).  ``"likelihood"``: the
+        training log-likelihood of the tube model of ``score`` with the latent
+        prior the density induces (its marginal on the plane): projection
+        pursuit by maximum likelihood (:mod:`varembed.embedding.pursuit`),
+        which prefers planes whose projection is far from Gaussian, e.g. one
+        holding clusters that carry less variance than noise directions.
+        Needs a KDE, a Gaussian mixture or a Gaussian density; ``prior_``
+        is then the fitted code density.  For ``density="gaussian"`` both are PCA.
     solver : {"trust-regions", "conjugate-gradient", "steepest-descent"}, default="trust-regions"
-        pymanopt optimiser.
+        pymanopt optimiser of the Gaussian case.
     max_iter : int, default=500
-        Maximum outer iterations per optimisation stage.
+        Iterations of each optimisation stage: trust-region iterations
+        (Gaussian density); Adam steps per restart and L-BFGS iterations of
+        the polish (other densities).
     tol : float, default=1e-10
-        Riemannian gradient norm at which the optimiser stops.
+        Riemannian gradient norm at which the trust regions stop (Gaussian);
+        for other densities the polish stops once every gradient entry is
+        below ``tol`` in the units of ``affine_residual_``.
+    n_restarts : int, default=4
+        Starts of the Stiefel optimisation (other densities): the PCA
+        solution, the fourth-moment (FOBI) frame, then random frames
+        (:mod:`varembed.embedding.frames`).
+    batch_size : int, default=256
+        Latent Monte-Carlo samples per Adam step.
+    learning_rate : float, default=0.05
+        Adam step of the frame ``V`` (radians); ``A`` and ``b`` step by
+        ``learning_rate`` times the root-mean-square standard deviation of
+        the data.  Cosine decay to 1% over ``max_iter`` steps.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        Where the Stiefel optimisation runs (the Gaussian case always runs
+        on the CPU).
+    dtype : {None, "float32", "float64"}, default=None
+        ``None`` is float64 on every device (the polish needs it).
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial frame (a private generator; global RNGs are never used).
+        Seeds the initial frames and the Monte-Carlo batches (private
+        generators; global RNGs are never used).
     verbose : int, default=0
-        Print a line per optimisation stage when > 0 (pymanopt itself stays silent).
+        Print a line per optimisation stage or restart when > 0.
+    n_jobs : int or None, default=None
+        Torch intra-op threads (``None``: one).
 
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
-        Orthonormal principal axes in the data space, ordered by decreasing
-        scale, with scikit-learn's sign convention (largest entry of each row
-        positive), like ``PCA.components_``.
+        Orthonormal principal axes of ``W W^T`` in the data space, ordered by
+        decreasing scale, with scikit-learn's sign convention (largest entry
+        of each row positive), like ``PCA.components_``.
     scales_ : ndarray of shape (n_components,)
-        Lengths ``s_k`` of the columns of ``W``.
+        Singular values ``s_k`` of ``W``.
     embedding_matrix_ : ndarray of shape (n_features, n_components)
-        ``W = components_.T @ diag(scales_)``.
+        ``W``; equal to ``components_.T @ diag(scales_)`` except for a
+        non-Gaussian density with the box prior, whose latent frame is kept
+        (only signed permutations are symmetries there).
     mean_ : ndarray of shape (n_features,)
-        ``b``, the data mean.
+        ``b``: the data mean for a Gaussian density, the fitted offset otherwise.
     covariance_ : ndarray of shape (n_features, n_features)
-        Covariance ``C = S + noise_variance_ I`` of the fitted data density.
+        Covariance of the fitted Gaussian density (PPCA's
+        ``U diag(explained_variance_) U^T + noise_variance_ (I - U U^T)``);
+        for other densities the unbiased sample covariance.
     explained_variance_ : ndarray of shape (n_components,)
-        Top eigenvalues of ``covariance_`` (Ritz values on the fitted subspace).
+        Variance of the data along ``components_`` (for a Gaussian density
+        the top eigenvalues of the unbiased covariance, as ``PCA.explained_variance_``).
     noise_variance_ : float
-        The noise floor: mean discarded eigenvalue of ``S``, at least
-        ``1e-12 tr(S) / n_features``.
+        Variance per normal direction of the tube model of ``score``: the
+        mean discarded eigenvalue for a Gaussian density (as
+        ``PCA.noise_variance_``), otherwise the mean squared residual of the
+        training data per normal direction; at least ``1e-12 tr(S) / n_features``.
+    bandwidth_ : float
+        Kernel width of the KDE (the median component width of a mixture,
+        the noise scale of the Gaussian).
     objective_ : float
-        ``F`` at the optimum, evaluated exactly (not from the closed form).
+        ``F`` at the optimum: exact for a Gaussian density, on the polish
+        quadrature otherwise.
+    affine_residual_ : float
+        Dimensionless Euler-Lagrange residual of the fit in the affine class
+        (the weak form against ``e_a`` and ``e_a z_i``, i.e. the normalised
+        gradient of ``F`` in ``(W, b)``; see
+        :func:`~varembed.embedding.affine.affine_residual`): closed form for
+        a Gaussian density, on the polish quadrature otherwise.
+    restart_objectives_ : list of float
+        Quadrature ``F`` of every restart after its Adam stage (one entry,
+        the exact optimum, for a Gaussian density).
+    best_restart_ : int
+        Index of the polished restart (0 is the PCA start).
     n_iter_ : int
-        Riemannian iterations over both stages.
+        Riemannian iterations (Gaussian) or Adam steps plus polish evaluations.
+    fit_time_ : float
+        Seconds spent in ``fit``.
+    map_ : SmoothMLPMap
+        The affine map ``W z + b`` as a torch module.
+    prior_ : GaussianPrior or UniformBoxPrior
+    density_ : Density
+        The fitted data density.
+    device_, dtype_ :
+        Where the map and the density live.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` has string feature names.
 
     See Also
     --------
-    sklearn.decomposition.PCA : the special case reproduced here.
+    sklearn.decomposition.PCA : the Gaussian special case reproduced here.
     varembed.VariationalEmbedding : nonlinear maps.
 
     Examples
@@ -173,43 +210,60 @@ class LinearVariationalEmbedding(
     (200, 2)
     """
 
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        prior="gaussian",
-        prior_scale=1.0,
-        continuity=0.0,
-        solver="trust-regions",
-        max_iter=500,
-        tol=1e-10,
-        random_state=None,
-        verbose=0,
-    ):
+    #: The code density of a likelihood fit lives on the fit's device too.
+    _TORCH_ATTRS = BaseVariationalEmbedding._TORCH_ATTRS + ("prior_",)
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "prior": [StrOptions(set(PRIORS))],
+        "prior_scale": [Interval(Real, 0, None, closed="neither")],
+        "density": [StrOptions(set(DENSITY_NAMES)), GaussianMixture, Density, HasMethods(["log_prob"]),
+                    HasMethods(["score"]), callable],
+        "bandwidth": [Interval(Real, 0, None, closed="neither"), StrOptions(set(BANDWIDTH_RULES))],
+        "kde_neighbors": [Interval(Integral, 1, None, closed="left"), None],
+        "continuity": [Interval(Real, 0, None, closed="left")],
+        "objective": [StrOptions(set(OBJECTIVES))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_restarts": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "device": [str, torch.device, None],
+        "dtype": [StrOptions({"float32", "float64"}), torch.dtype, type, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, n_components=2, *, prior="gaussian", prior_scale=1.0, density="gaussian", bandwidth="auto",
+                 kde_neighbors=None, continuity=0.0, objective="functional", solver="trust-regions", max_iter=500, tol=1e-10, n_restarts=4,
+                 batch_size=256, learning_rate=0.05, device="auto", dtype=None, random_state=None, verbose=0,
+                 n_jobs=None):
         self.n_components = n_components
         self.prior = prior
         self.prior_scale = prior_scale
+        self.density = density
+        self.bandwidth = bandwidth
+        self.kde_neighbors = kde_neighbors
         self.continuity = continuity
+        self.objective = objective
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
+        self.n_restarts = n_restarts
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.device = device
+        self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
-
-    # ------------------------------------------------------------------ checks
-    def _check_params(self, n_features: int):
-        check_int("n_components", self.n_components, low=1, high=n_features,
-                  high_label=f"n_features={n_features}")
-        check_choice("prior", self.prior, PRIORS)
-        check_choice("solver", self.solver, SOLVERS)
-        check_real("prior_scale", self.prior_scale, low=0.0, strict=True)
-        check_real("continuity", self.continuity, low=0.0)
-        check_int("max_iter", self.max_iter, low=1)
-        check_real("tol", self.tol, low=0.0)
+        self.n_jobs = n_jobs
 
     # --------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit the Gaussian density and maximise the functional over affine maps.
+        """Fit the data density and maximise the functional over affine maps.
 
         Parameters
         ----------
@@ -221,32 +275,43 @@ class LinearVariationalEmbedding(
         -------
         self : LinearVariationalEmbedding
         """
+        t0 = time.perf_counter()
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         X = np.asarray(X, dtype=np.float64)
         n_samples, n_features = X.shape
-        self._check_params(n_features)
+        if int(self.n_components) > n_features:
+            raise ValueError(f"n_components={self.n_components} must be <= n_features={n_features}")
         d = int(self.n_components)
         prior = make_prior(self.prior, d, float(self.prior_scale))
         lam = float(self.continuity)
+        if isinstance(self.density, str) and self.density == "gaussian":
+            self._fit_gaussian(X, prior, lam)
+        else:
+            with self._threads():
+                self._fit_density(X, prior, lam)
+        self.fit_time_ = time.perf_counter() - t0
+        return self
 
+    def _fit_gaussian(self, X, prior, lam):
+        """The exact Grassmann solution (PCA); see :mod:`.linear_gaussian`."""
+        n_samples, n_features = X.shape
+        d = prior.dim
         mean = X.mean(axis=0)
         xc = X - mean
-        s = xc.T @ xc / n_samples
+        s = xc.T @ xc / (n_samples - 1)
         s = 0.5 * (s + s.T)
         trace = float(np.trace(s))
         tiny = _FLOOR_RTOL * trace / n_features if trace > 0 else 1.0
-        eye = np.eye(n_features)
 
-        rng = check_random_state(self.random_state)
-        frame0, _ = np.linalg.qr(rng.standard_normal((n_features, d)))
+        frame0, _ = np.linalg.qr(numpy_generator(self.random_state).standard_normal((n_features, d)))
         if d == n_features:  # Gr(D, D) is a single point: nothing to optimise
-            noise, n_iter, frame = tiny, 0, np.eye(n_features)
+            noise, n_iter, frame, cov = tiny, 0, np.eye(n_features), s + tiny * np.eye(n_features)
         else:
-            frame, noise, n_iter = self._solve(s, frame0, prior.variance, lam, tiny)
-        cov = s + noise * eye
+            frame, noise, cov, n_iter = solve_gaussian(s, frame0, prior.variance, lam, tiny, n_samples, solver=self.solver,
+                                                        max_iter=self.max_iter, tol=self.tol, verbose=self.verbose)
 
         # Gauge: rotate to principal axes (eigenvectors of V^T M V), decreasing scale.
-        k = _reduced_metric(frame, cov, prior.variance, lam)
+        k = reduced_metric(frame, cov, prior.variance, lam)
         m, rot = np.linalg.eigh(k)  # ascending metric eigenvalues = descending scales
         components = (frame @ rot).T
         _, components = svd_flip(np.zeros((1, d)), components, u_based_decision=False)
@@ -256,147 +321,56 @@ class LinearVariationalEmbedding(
         self.mean_ = mean
         self.covariance_ = cov
         # Ritz values of C on the subspace (C^{-1} restricted, inverted).
-        ck = _reduced_metric(components.T, cov, 1.0, 0.0)
+        ck = reduced_metric(components.T, cov, 1.0, 0.0)
         self.explained_variance_ = 1.0 / np.diag(ck)
         self.noise_variance_ = float(noise)
         self.n_iter_ = n_iter
-        self.objective_ = float(self._functional().affine_gaussian(
-            torch.as_tensor(self.embedding_matrix_), torch.as_tensor(mean)
-        ))
-        return self
+        self.dtype_, self.device_ = torch.float64, torch.device("cpu")
+        self.prior_ = prior
+        self.density_ = GaussianDensity(torch.as_tensor(mean), torch.as_tensor(cov), n_samples=n_samples)
+        self.map_ = SmoothMLPMap(d, n_features, (), weight=torch.as_tensor(self.embedding_matrix_),
+                                 bias=torch.as_tensor(mean)).requires_grad_(False)
+        self.objective_ = float(EmbeddingFunctional(prior, self.density_, lam).affine_gaussian(
+            torch.as_tensor(self.embedding_matrix_), torch.as_tensor(mean)))
+        self.bandwidth_ = float(np.sqrt(noise))
+        self.affine_residual_ = affine_residual_gaussian(
+            torch.as_tensor(self.embedding_matrix_), torch.as_tensor(mean), torch.as_tensor(mean),
+            torch.as_tensor(cov), prior.variances, lam)
+        self.restart_objectives_, self.best_restart_ = [self.objective_], 0
+        self._rotation = None
 
-    def _solve(self, s, frame0, prior_variance, lam, tiny):
-        """Two-stage Grassmann optimisation; returns (frame, noise floor, iterations)."""
-        n_features, d = frame0.shape
-        trace = float(np.trace(s))
-        eye = np.eye(n_features)
-        manifold = Grassmann(n_features, d)
-        run = dict(solver=self.solver, max_iter=int(self.max_iter), tol=float(self.tol))
-        # Stage 1: continuation floor tr(S)/D -- same optimal subspace, good conditioning.
-        floor1 = max(trace / n_features, tiny)
-        res1 = minimize_on_manifold(
-            manifold, *_grassmann_cost(s + floor1 * eye, prior_variance, lam), frame0, **run
-        )
-        # Stage 2: the documented density, PPCA noise floor from the fitted subspace.
-        discarded = (trace - float(np.trace(res1.point.T @ s @ res1.point))) / (n_features - d)
-        noise = max(discarded, tiny)
-        res2 = minimize_on_manifold(
-            manifold, *_grassmann_cost(s + noise * eye, prior_variance, lam), res1.point, **run
-        )
-        if self.verbose:
-            for tag, r in (("continuation", res1), ("final", res2)):
-                print(
-                    f"[LinearVariationalEmbedding] {tag}: {r.n_iter} iterations, "
-                    f"|grad| = {r.gradient_norm:.2e} ({r.stopping_criterion.strip()})"
-                )
-        return res2.point, noise, res1.n_iter + res2.n_iter
+    def _fit_density(self, X, prior, lam):
+        """Stiefel optimisation of the chosen objective (see :mod:`.linear_fit`)."""
+        device = resolve_device(self.device)
+        dtype = resolve_dtype("float64" if self.dtype is None else self.dtype, device)
+        seeds = spawn_seeds(resolve_seed(self.random_state), int(self.n_restarts) + 1)
+        for key, value in fit_linear(self, X, prior, lam, seeds, dtype, device).items():
+            setattr(self, key, value)
 
-    # ---------------------------------------------------------------- helpers
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
+    def diagnose(self, **kwargs):
+        """Diagnostics of the common report plus the affine-class residual ``affine_residual_``.
 
-    def _prior(self):
-        return make_prior(self.prior, int(self.n_components), float(self.prior_scale))
-
-    def density(self):
-        """The fitted data density ``N(mean_, covariance_)`` as a torch object.
+        Keyword arguments go to :func:`varembed.diagnostics.diagnose`.
 
         Returns
         -------
-        GaussianDensity
+        LinearDiagnosticsReport
         """
-        check_is_fitted(self)
-        return GaussianDensity(torch.as_tensor(self.mean_), torch.as_tensor(self.covariance_))
+        from .linear_report import LinearDiagnosticsReport
 
-    def _functional(self):
-        return EmbeddingFunctional(self._prior(), self.density(), float(self.continuity))
+        report = super().diagnose(**kwargs)
+        return LinearDiagnosticsReport.extend(report, self.affine_residual_, self.objective)
 
-    def functional(self):
-        """The fitted embedding functional (prior, density, continuity).
+    # ------------------------------------------------------------------ hooks
+    def _encode(self, U):
+        """Least-squares codes ``W^+ (x - b)`` (the posterior mode as the noise goes to zero)."""
+        comp = torch.as_tensor(self.components_, dtype=U.dtype, device=U.device)
+        codes = ((U - torch.as_tensor(self.mean_, dtype=U.dtype, device=U.device)) @ comp.T) / torch.as_tensor(
+            self.scales_, dtype=U.dtype, device=U.device)
+        rotation = getattr(self, "_rotation", None)
+        return codes if rotation is None else codes @ torch.as_tensor(rotation, dtype=U.dtype, device=U.device)
 
-        Returns
-        -------
-        EmbeddingFunctional
-        """
-        check_is_fitted(self)
-        return self._functional()
+    def _foot_points(self, U):
+        """Nearest points of the fitted plane (clamped to the box for a uniform prior)."""
+        return self.prior_.clamp(self._encode(U))
 
-    def field(self):
-        """The fitted map as a per-point torch function ``z (d,) -> phi(z) (D,)``."""
-        check_is_fitted(self)
-        w = torch.as_tensor(self.embedding_matrix_)
-        b = torch.as_tensor(self.mean_)
-        return lambda z: w @ z + b
-
-    # ------------------------------------------------------------- transforms
-    def transform(self, X):
-        """Least-squares latent codes ``z = W^+ (x - b)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_components)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return ((np.asarray(X, dtype=np.float64) - self.mean_) @ self.components_.T) / self.scales_
-
-    def inverse_transform(self, Z):
-        """Map latent codes to data space: ``phi(z) = W z + b``.
-
-        Parameters
-        ----------
-        Z : array-like of shape (n_samples, n_components)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        Z = check_latent_array(Z, self.components_.shape[0])
-        return np.asarray(Z, dtype=np.float64) @ self.embedding_matrix_.T + self.mean_
-
-    # ---------------------------------------------------------------- scoring
-    def score_samples(self, X):
-        """Log-likelihood of each sample under ``x = W z + b + eps``.
-
-        ``z ~ q`` and ``eps ~ N(0, noise_variance_ I)``; the marginal is the
-        Gaussian ``N(b, v W W^T + noise_variance_ I)`` (exact for the Gaussian
-        prior, moment-matched with ``v = L^2/3`` for the box).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        xc = np.asarray(X, dtype=np.float64) - self.mean_
-        dim = xc.shape[1]
-        noise = self.noise_variance_
-        signal = self._prior().variance * self.scales_**2
-        proj = xc @ self.components_.T
-        quad = (xc**2).sum(1) / noise - (proj**2 * (signal / (noise * (noise + signal)))).sum(1)
-        logdet = (dim - signal.size) * np.log(noise) + np.log(noise + signal).sum()
-        return -0.5 * (quad + logdet + dim * np.log(2 * np.pi))
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of ``X`` (higher is better; used by GridSearchCV).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        float
-        """
-        return float(np.mean(self.score_samples(X)))

@@ -27,6 +27,8 @@ SOLVERS = {
 class ManifoldResult:
     """Outcome of a Riemannian optimisation.
 
+    A frozen record, like pymanopt's own result, of what the optimiser reached.
+
     Attributes
     ----------
     point : ndarray

@@ -6,14 +6,18 @@ A loss symmetry that the kinetic energy breaks makes its Noether charge move
 predictably (kinetic symmetry breaking).  This package
 
 * builds the learning-rule Lagrangian on :mod:`varembed.core.lagrangian`
-  (:mod:`.lagrangian`),
+  (:mod:`.lagrangian`) and reads each symmetry group's charge balance off the
+  core's Noether current (:mod:`.balance`),
 * finds and numerically verifies scale / translation / rescale groups of an
-  ``nn.Module`` with the core's invariant-subspace discovery (:mod:`.registry`),
+  ``nn.Module`` with the core's invariant-subspace discovery and rank rule
+  (:mod:`.registry`),
 * records per-group charges around ``optimizer.step()`` (:mod:`.tracker`),
-* predicts them: exact recursions, the modified-equation ODE with the measured
-  source, the NLD closed form, steady states (:mod:`.predictors`,
-  :mod:`.closed_forms`), and the implicit-RMSProp shadow optimiser
-  (:mod:`.shadow`).
+* predicts them (:mod:`.predictors`): exact discrete recursions
+  (:mod:`.closed_forms`), and, from the core-derived balance, the
+  modified-equation ODE with the measured source, the NLD closed form and
+  steady states; the implicit-RMSProp shadow optimiser (:mod:`.shadow`),
+* says in words whether each prediction's assumptions hold in a run
+  (:mod:`.verdicts`).
 
 Typical use::
 
@@ -21,9 +25,10 @@ Typical use::
     tracker = NoetherTracker(model, optimizer, families)
     ... train ...
     for h in tracker.history():
-        predicted = predict_modified_equation(h)
+        print("\n".join(v.line() for v in assess(h).verdicts))
 """
 
+from .balance import ChargeBalance, charge_balance
 from .closed_forms import rmsprop_equivalent, steady_angular_update, steady_r2
 from .groups import Part, SymmetryFamily
 from .lagrangian import (
@@ -47,8 +52,11 @@ from .predictors import (
 from .registry import SymmetryReport, find_symmetries, verify_symmetries
 from .shadow import ImplicitRMSProp
 from .tracker import ChargeHistory, NoetherTracker
+from .verdicts import Assessment, Verdict, assess
 
 __all__ = [
+    "ChargeBalance",
+    "charge_balance",
     "rmsprop_equivalent",
     "steady_angular_update",
     "steady_r2",
@@ -74,4 +82,7 @@ __all__ = [
     "ImplicitRMSProp",
     "ChargeHistory",
     "NoetherTracker",
+    "Assessment",
+    "Verdict",
+    "assess",
 ]

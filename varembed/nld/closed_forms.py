@@ -1,22 +1,21 @@
-"""Closed forms and exact propagators for Noether charges under SGD.
+"""Exact recursions, integrators and hyperparameter closed forms for Noether charges under SGD.
 
 Notation (research note nld.md): learning rate ``eta``, momentum ``beta``,
-coupled weight decay ``k``, time ``t = n eta``, ``gamma = (1-beta)/(eta(1+beta))``.
-All functions are vectorised over groups (last axis) and take the per-step
-measured sources as arrays of shape ``(n_steps, n_groups)``.
+coupled weight decay ``k``, time ``t = n eta``.  All functions are vectorised
+over groups (last axis) and take per-step measured sources as arrays of shape
+``(n_steps, n_groups)``.
 
 * :func:`discrete_quadratic_charge` -- exact recursion of ``|q_A|^2`` (or a
   rescale difference) given ``|v_n|^2``: ``Q_{n+1} = Q_n - 2 eta c_n + eta^2 |v_n|^2``,
   ``c_n = beta (c_{n-1} - eta |v_{n-1}|^2) + k Q_n``.
 * :func:`discrete_translation_charge` -- exact ``C_{n+1} = (1+beta-eta k) C_n - beta C_{n-1}``.
-* :func:`oscillator` -- the modified equation ``Q'' + 2 gamma Q' + omega^2 Q = s(t)``
-  with the source held constant over each step, propagated exactly by the
-  Van Loan augmented-matrix exponential (valid for ``omega = 0``).
-* :func:`first_order_sgd` -- Neural Mechanics' ``Q = e^{-2kt} Q_0 + eta int e^{-2k(t-s)} |g|^2``.
-* :func:`bernoulli_r2` -- NLD closed form (V1-Eq.17) for ``r^2 = |q_A|^2``.
-* :func:`rmsprop_equivalent` -- the RMSProp hyperparameters whose group-wise
-  second moment reproduces the closed form (V1-Eq.18 against Eq.17).
-* :func:`steady_angular_update`, :func:`steady_r2` -- equilibrium formulas.
+* :func:`oscillator` and :func:`linear_relaxation` -- exact step propagators of
+  the second- and first-order linear ODEs with a source held constant over
+  each step; the predictors feed them the coefficients of the core-derived
+  :func:`~varembed.nld.balance.charge_balance`.
+* :func:`steady_angular_update`, :func:`steady_r2`, :func:`rmsprop_equivalent`
+  -- equilibrium and RMSProp maps written in the hyperparameters (the tests
+  check them against the core-derived balance).
 """
 
 from __future__ import annotations
@@ -30,11 +29,9 @@ __all__ = [
     "discrete_quadratic_charge",
     "discrete_translation_charge",
     "oscillator",
-    "first_order_sgd",
-    "bernoulli_r2",
+    "linear_relaxation",
     "steady_angular_update",
     "steady_r2",
-    "relaxation_steps",
     "RMSPropEquivalent",
     "rmsprop_equivalent",
 ]
@@ -98,6 +95,18 @@ def _zoh(gamma, omega2, dt):
     return e[:2, :2], e[:2, 2]
 
 
+def _propagate(phi, gam, y0, source):
+    """Iterate ``y <- phi y + gam s_n``; returns the first state component per step."""
+    s = np.atleast_2d(np.asarray(source, dtype=np.float64))
+    y = y0
+    out = np.empty((s.shape[0] + 1, s.shape[1]))
+    out[0] = y[0]
+    for n in range(s.shape[0]):
+        y = phi @ y + np.outer(gam, s[n])
+        out[n + 1] = y[0]
+    return out
+
+
 def oscillator(q0, source, dt, gamma, omega2, dq0=None):
     """Propagate ``Q'' + 2 gamma Q' + omega2 Q = s`` with ``s`` constant per step.
 
@@ -116,71 +125,24 @@ def oscillator(q0, source, dt, gamma, omega2, dq0=None):
     -------
     ndarray (n_steps + 1, n_groups)
     """
-    s = np.atleast_2d(np.asarray(source, dtype=np.float64))
-    phi, gam = _zoh(gamma, omega2, dt)
-    y = np.zeros((2, s.shape[1]))
+    q0 = np.asarray(q0, dtype=np.float64)
+    y = np.zeros((2, q0.size))
     y[0] = q0
     if dq0 is not None:
         y[1] = dq0
-    out = np.empty((s.shape[0] + 1, s.shape[1]))
-    out[0] = y[0]
-    for n in range(s.shape[0]):
-        y = phi @ y + np.outer(gam, s[n])
-        out[n + 1] = y[0]
-    return out
+    return _propagate(*_zoh(gamma, omega2, dt), y, source)
 
 
-def _decay_integral(rate, dt):
-    """``int_0^dt e^{-rate s} ds`` (stable at ``rate = 0``)."""
+def linear_relaxation(q0, source, dt, rate):
+    """Propagate ``Q' = -rate Q + s`` exactly, ``s`` constant per step (arguments as :func:`oscillator`).
+
+    ``rate = 0`` accumulates: ``Q_n = Q_0 + dt sum s``.  Returns an ndarray
+    ``(n_steps + 1, n_groups)``.
+    """
     x = rate * dt
-    return dt * (-np.expm1(-x) / x) if x != 0 else dt
-
-
-def first_order_sgd(q0, grad_sq, lr, weight_decay=0.0):
-    """Neural Mechanics' SGD solution ``e^{-2kt}Q_0 + eta int_0^t e^{-2k(t-s)} |g(s)|^2 ds``.
-
-    The integral uses the measured ``|g_n|^2`` held constant over each step.
-
-    Returns
-    -------
-    ndarray (n_steps + 1, n_groups)
-    """
-    g2 = np.atleast_2d(np.asarray(grad_sq, dtype=np.float64))
-    decay = np.exp(-2.0 * weight_decay * lr)
-    w = lr * _decay_integral(2.0 * weight_decay, lr)
-    out = np.empty((g2.shape[0] + 1, g2.shape[1]))
-    out[0] = q = np.asarray(q0, dtype=np.float64)
-    for n in range(g2.shape[0]):
-        q = decay * q + w * g2[n]
-        out[n + 1] = q
-    return out
-
-
-def bernoulli_r2(r2_0, ghat_sq, lr, momentum=0.0, weight_decay=0.0):
-    """NLD closed form (V1-Eq.17): ``r^2(t)`` of a scale group.
-
-    ``r^4(t) = (2 eta (1+beta)/(1-beta)^3) int_0^t e^{-4k(t-s)/(1-beta)} |g_hat(s)|^2 ds
-    + e^{-4kt/(1-beta)} r^4(0)`` with ``|g_hat|^2 = r^2 |g|^2`` (gradient at the
-    unit-norm point), held constant over each step.  Valid for coherent
-    gradients (see :func:`varembed.nld.predictors.predict_nld` for the flag).
-
-    Returns
-    -------
-    ndarray (n_steps + 1, n_groups)
-    """
-    gh = np.atleast_2d(np.asarray(ghat_sq, dtype=np.float64))
-    mu = 1.0 - momentum
-    rate = 4.0 * weight_decay / mu
-    amp = 2.0 * lr * (1.0 + momentum) / mu**3
-    decay = np.exp(-rate * lr)
-    w = amp * _decay_integral(rate, lr)
-    u = np.asarray(r2_0, dtype=np.float64) ** 2
-    out = np.empty((gh.shape[0] + 1, gh.shape[1]))
-    out[0] = np.sqrt(u)
-    for n in range(gh.shape[0]):
-        u = decay * u + w * gh[n]
-        out[n + 1] = np.sqrt(u)
-    return out
+    weight = dt * (-np.expm1(-x) / x) if x != 0 else dt  # int_0^dt e^{-rate u} du
+    q0 = np.asarray(q0, dtype=np.float64).reshape(1, -1)
+    return _propagate(np.array([[np.exp(-x)]]), np.array([weight]), q0, source)
 
 
 def steady_angular_update(lr, momentum=0.0, weight_decay=0.0) -> float:
@@ -203,13 +165,6 @@ def steady_r2(mean_ghat_sq, lr, momentum=0.0, weight_decay=0.0, noise_ghat_sq=No
     if noise_ghat_sq is not None:
         r4 = r4 + noise_ghat_sq / mu
     return float(np.sqrt(lr * r4 / (2.0 * weight_decay)))
-
-
-def relaxation_steps(lr, momentum=0.0, weight_decay=0.0) -> float:
-    """Relaxation time of ``r^4`` in steps, ``(1 - beta) / (4 eta k)``."""
-    if weight_decay <= 0:
-        return float("inf")
-    return float((1.0 - momentum) / (4.0 * lr * weight_decay))
 
 
 @dataclass(frozen=True)

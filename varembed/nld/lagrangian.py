@@ -46,6 +46,8 @@ __all__ = [
 class LearningRule:
     """Hyperparameters of a learning rule seen as a damped mechanical system.
 
+    Mass ``m``, friction ``mu`` and damping time ``tau`` follow from them (properties).
+
     Parameters
     ----------
     lr : float

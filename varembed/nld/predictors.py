@@ -3,16 +3,21 @@
 Four predictors, from exact to approximate:
 
 1. :func:`predict_discrete` -- exact discrete recursions (round-off only).
-2. :func:`predict_modified_equation` -- the modified-equation (NLD) ODE
-   ``(m/2) Q'' + (mu/2) Q' + k Q = m |q'|^2`` driven by the *measured*
-   source ``|v_n|^2`` (or Neural Mechanics' first-order SGD formula driven by
-   ``|g_n|^2``); error O(eta).
-3. :func:`predict_nld` -- the NLD Bernoulli closed form for ``r^2`` with the
-   coherence diagnostic ``kappa = (1-beta)^2 |v|^2 / |g|^2`` (the closed form
-   assumes ``kappa ~ 1``; minibatch noise with momentum makes it over-predict).
-4. :func:`steady_state` -- equilibrium angular update and ``r^2``, against the
-   measured values.
+2. :func:`predict_modified_equation` -- the charge balance
+   ``Q'' + 2 gamma Q' + omega^2 Q = s |q'|^2`` of the modified equation,
+   driven by the *measured* update ``|v_n|^2`` (or, without momentum, its
+   overdamped reduction driven by ``|g_n|^2``: Neural Mechanics' formula);
+   error O(eta).
+3. :func:`predict_nld` -- the NLD Bernoulli closed form for ``r^2`` (the
+   overdamped balance with the coherent velocity ``|g| / (1 - beta)``), with
+   the coherence diagnostic ``kappa = (1-beta)^2 |v|^2 / |g|^2`` (the closed
+   form assumes ``kappa ~ 1``; minibatch noise with momentum makes it over-predict).
+4. :func:`steady_state` -- equilibrium angular update and ``r^2`` of that
+   balance, against the measured values.
 
+Predictors 2-4 take every coefficient from
+:func:`~varembed.nld.balance.charge_balance`, i.e. from the core's Noether
+current of the learning-rule Lagrangian; :mod:`.closed_forms` only integrates.
 Every predictor refuses (``TypeError``) a history whose optimiser it cannot
 model, and (``ValueError``) a family kind it does not apply to.
 """
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import closed_forms as cf
+from .balance import charge_balance
 from .tracker import ChargeHistory
 
 __all__ = [
@@ -74,38 +80,36 @@ def predict_discrete(h: ChargeHistory) -> np.ndarray:
 
 
 def predict_modified_equation(h: ChargeHistory, source: str = "update") -> np.ndarray:
-    """Continuous prediction from the modified equation with the measured source.
+    """Continuous prediction from the charge balance with the measured source.
 
     Parameters
     ----------
     h : ChargeHistory
     source : {"update", "gradient"}, default="update"
-        ``"update"``: the NLD oscillator ``Q'' + 2 gamma Q' + omega^2 Q = 2 |v|^2``
-        (any momentum; translation groups have no source and
-        ``omega^2 = 2k/(eta(1+beta))``).  ``"gradient"``: Neural Mechanics'
-        first-order SGD formula with ``|g|^2`` (``beta = 0`` only).
+        ``"update"``: the balance ``Q'' + 2 gamma Q' + omega^2 Q = s |v|^2``
+        (any momentum; a translation has no source).  ``"gradient"``: its
+        overdamped reduction with ``|g|^2`` (Neural Mechanics' SGD formula;
+        ``beta = 0`` only).
 
     Returns
     -------
     ndarray (n_steps + 1, n_groups)
     """
     r = _rule(h)
-    eta, beta, k = r.lr, r.momentum, r.weight_decay
-    gamma = (1.0 - beta) / (eta * (1.0 + beta))
-    if source == "gradient":
-        if beta != 0.0:
-            raise ValueError("source='gradient' is the momentum-free SGD formula; use source='update'")
-        if h.family.kind == "translation":
-            return h.charge[0] * np.exp(-k * eta * np.arange(h.n_steps + 1))[:, None]
-        return cf.first_order_sgd(h.charge[0], h.grad_sq, eta, k)
-    if source != "update":
+    b = charge_balance(r, h.family)
+    if source not in ("update", "gradient"):
         raise ValueError(f"source must be 'update' or 'gradient', got {source!r}")
-    if h.family.kind == "translation":
-        zero = np.zeros((h.n_steps, h.family.n_groups))
-        return cf.oscillator(h.charge[0], zero, eta, gamma, 2.0 * k / (eta * (1.0 + beta)))
-    if not np.all(np.isfinite(h.update_sq)):
+    if source == "gradient" and r.momentum != 0.0:
+        raise ValueError("source='gradient' is the momentum-free SGD formula; use source='update'")
+    measured = h.grad_sq if source == "gradient" else h.update_sq
+    if b.gain == 0.0:
+        measured = np.zeros((h.n_steps, h.family.n_groups))
+    elif not np.all(np.isfinite(measured)):
         raise TypeError("the update |v|^2 was not recorded (optimiser not modelled)")
-    return cf.oscillator(h.charge[0], 2.0 * h.update_sq, eta, gamma, 4.0 * k / (eta * (1.0 + beta)))
+    if source == "gradient":
+        rate, gain = b.overdamped()
+        return cf.linear_relaxation(h.charge[0], gain * measured, r.lr, rate)
+    return cf.oscillator(h.charge[0], b.source_gain * measured, r.lr, b.gamma, b.omega2)
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,9 @@ class NLDPrediction:
 def predict_nld(h: ChargeHistory, kappa_min: float = 0.5) -> NLDPrediction:
     """The NLD Bernoulli / RMSProp closed form (V1-Eq.17) for a scale group.
 
-    Uses ``|g_hat_n|^2 = Q_n |g_n|^2`` from the record.  Warns when the
+    ``(r^4)' = -rate r^4 + amplitude |g_hat|^2`` with the coefficients of
+    :meth:`ChargeBalance.coherent_r4 <varembed.nld.balance.ChargeBalance.coherent_r4>`
+    and ``|g_hat_n|^2 = Q_n |g_n|^2`` from the record.  Warns when the
     coherence flag is off for some group (the closed form then over-predicts,
     up to ``sqrt((1+beta)/(1-beta))`` for white minibatch noise).
     """
@@ -148,7 +154,8 @@ def predict_nld(h: ChargeHistory, kappa_min: float = 0.5) -> NLDPrediction:
             UserWarning,
             stacklevel=2,
         )
-    r2 = cf.bernoulli_r2(h.charge[0], ghat, r.lr, r.momentum, r.weight_decay)
+    rate, amplitude = charge_balance(r, h.family).coherent_r4()
+    r2 = np.sqrt(cf.linear_relaxation(h.charge[0] ** 2, amplitude * ghat, r.lr, rate))
     return NLDPrediction(r2=r2, kappa=kappa, coherent=coherent)
 
 
@@ -172,11 +179,13 @@ class SteadyState:
     Attributes
     ----------
     angle_measured, angle_predicted : float
-        Mean angular update per step over the window, and ``sqrt(2 eta k/(1+beta))``.
+        Mean angular update per step over the window, and the balance's
+        equilibrium ``sqrt(2 eta k/(1+beta))``.
     r2_measured, r2_predicted : ndarray (n_groups,)
-        Mean ``r^2`` over the window, and the coherent formula with the mean
-        measured ``|g_hat|^2``.
+        Mean ``r^2`` over the window, and the coherent equilibrium with the
+        mean measured ``|g_hat|^2``.
     relaxation_steps : float
+        Relaxation time of ``r^4`` in steps, ``(1 - beta) / (4 eta k)``.
     """
 
     angle_measured: float
@@ -195,18 +204,18 @@ def steady_state(h: ChargeHistory, window: int = 500) -> SteadyState:
     _need_kind(h, ("scale",), "the steady state")
     if r.weight_decay <= 0:
         raise ValueError("no steady state without weight decay")
-    n_relax = cf.relaxation_steps(r.lr, r.momentum, r.weight_decay)
+    b = charge_balance(r, h.family)
+    n_relax = 1.0 / (b.coherent_r4()[0] * r.lr)
     if h.n_steps < 3 * n_relax:
         warnings.warn(f"{h.n_steps} steps < 3 relaxation times ({3 * n_relax:.0f}): not yet in equilibrium",
                       UserWarning, stacklevel=2)
     w = slice(max(h.n_steps - window, 0), h.n_steps)
     angle = measured_angular_update(h)[w]
     ghat = (h.charge[:-1] * h.grad_sq)[w].mean(0)
-    r2_pred = np.array([cf.steady_r2(g, r.lr, r.momentum, r.weight_decay) for g in ghat])
     return SteadyState(
         angle_measured=float(angle.mean()),
-        angle_predicted=cf.steady_angular_update(r.lr, r.momentum, r.weight_decay),
+        angle_predicted=b.steady_angle(),
         r2_measured=h.charge[:-1][w].mean(0),
-        r2_predicted=r2_pred,
+        r2_predicted=np.sqrt(b.steady_r4(ghat)),
         relaxation_steps=n_relax,
     )

@@ -18,8 +18,9 @@ imply a symmetry of the training loss (research note nld.md, section 3):
 Verification stacks the gradient identity ``<grad L_b, xi_k>`` (relative to
 ``|g_A| |xi_A|``) over minibatches ``b`` and groups ``k`` and hands the matrix
 to the core's :func:`~varembed.core.symmetry.invariant_subspace`: verified
-groups span its null space; groups with a residual above the tolerance are
-reported as violations with the likely cause (e.g. BatchNorm ``eps``).
+groups span its null space; per group, the same rank rule
+(:func:`~varembed.core.symmetry.count_zero`) decides, and groups with a
+residual above the tolerance are reported as violations with the likely cause (e.g. BatchNorm ``eps``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.symmetry import InvariantSubspace, invariant_subspace
+from ..core.symmetry import InvariantSubspace, count_zero, invariant_subspace
 from .groups import Part, SymmetryFamily
 
 __all__ = ["find_symmetries", "verify_symmetries", "SymmetryReport"]
@@ -246,7 +247,8 @@ class SymmetryReport:
         Per family, per group: ``max_b |<g_b, xi>| / (|g_A| |xi_A|)`` over the
         batches.
     verified : list of ndarray of bool
-        ``violation <= tol``.
+        The groups whose violation :func:`~varembed.core.symmetry.count_zero`
+        counts as zero (exact mode, ``tol``).
     subspace : InvariantSubspace
         The core's null space of the stacked, normalised residual matrix
         (batches x all groups): its singular values are the evidence.  With at
@@ -352,6 +354,6 @@ def verify_symmetries(
     for f in families:
         v = np.max(np.abs(r[:, start:start + f.n_groups]), axis=0)
         viol.append(v)
-        ok.append(v <= tol)
+        ok.append(v <= count_zero(v, tol=tol).threshold)  # THE rank rule, exact mode
         start += f.n_groups
     return SymmetryReport(families=families, violation=viol, verified=ok, subspace=sub, tol=float(tol))

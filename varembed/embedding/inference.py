@@ -1,4 +1,4 @@
-"""Latent codes of data points: the posterior mode under ``x = phi(z) + eps``.
+"""Latent codes of data points and their likelihood under the noisy-manifold model.
 
 For a fitted map ``phi`` and observation noise ``eps ~ N(0, s^2 I)`` (the KDE
 bandwidth by default), the code of ``x`` is
@@ -9,9 +9,9 @@ found by a batched Levenberg-Marquardt (damped Gauss-Newton) iteration with
 deterministic multi-start:
 
 1. candidate starts: the least-squares code of the affine part of the map,
-   ``W^+ (x - b)``, and the best ``n_grid_starts`` points of a fixed latent
-   grid (``d <= 3``; a fixed set of prior quantile points for ``d > 3``),
-   ranked by ``E`` evaluated at every grid point;
+   ``W^+ (x - b)``, and the best ``n_grid_starts`` of the prior's fixed
+   candidate codes (``prior.start_points()``: a grid for ``d <= 3``, Sobol
+   points otherwise), ranked by ``E`` evaluated at every candidate;
 2. a fixed number of damped Gauss-Newton steps from every start, with a
    per-sample damping factor and per-sample accept/reject;
 3. the start with the lowest final ``E`` wins.
@@ -20,64 +20,45 @@ Every sample is processed independently of the others (no shared
 line-search, no batch statistics), so ``project(X)[i] == project(X[i:i+1])``
 up to floating-point round-off: ``transform`` is sample-wise.
 
-The same quantities give the Laplace approximation of the marginal
-likelihood ``log int q(z) N(x; phi(z), s^2 I) dz`` used by ``score_samples``:
-``log q(z*) + log N(x; phi(z*), s^2 I) + (d/2) log 2 pi - 1/2 log det H``
-with ``H = J^T J / s^2 - grad^2 log q`` (exact when ``phi`` is affine and the
-prior Gaussian).
+With ``noise_scale=None`` the prior term is dropped: ``z*`` is then the foot
+point of ``x`` on the manifold (the nearest point ``phi(z)``).
+
+``score_samples`` uses the *tube* model of the data: ``x = phi(z) + eps``
+with ``z ~ q`` and ``eps ~ N(0, sigma^2)`` in the ``D - d`` directions normal
+to the manifold at ``phi(z)``.  Its log density at ``x`` with foot point ``z*``
+is (:func:`tube_log_likelihood`, a change of variables)
+
+    log q(z*) - 1/2 log det G(z*) - |x - phi(z*)|^2 / (2 sigma^2) - (D - d)/2 log(2 pi sigma^2),
+
+exact for an affine map (where it is PPCA's likelihood for the PCA
+solution), and for a curved map up to curvature corrections of order
+``sigma / radius of curvature``.  It is the model whose reverse KL the
+functional's pull-back density ``p(phi) sqrt(det G)`` refers to.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
-from .latent import axis_scales, prior_inverse_variances
-
-__all__ = ["project", "laplace_log_likelihood", "latent_starts"]
-
-_GRID_PER_AXIS = {1: 64, 2: 24, 3: 10}
+__all__ = ["project", "tube_log_likelihood"]
 
 
-def latent_starts(prior, dtype, device) -> torch.Tensor:
-    """The fixed candidate starting points: a grid for ``d <= 3``, prior quantiles otherwise."""
-    d = prior.dim
-    if d in _GRID_PER_AXIS:
-        z = prior.grid(_GRID_PER_AXIS[d])
-    else:
-        engine = torch.quasirandom.SobolEngine(d, scramble=True, seed=0)
-        u = np.clip(engine.draw(512).double().numpy(), 1e-4, 1 - 1e-4)
-        if prior.name == "uniform":
-            z = (2 * u - 1) * prior.scale
-        else:
-            from scipy.stats import norm
-
-            z = norm.ppf(u) * axis_scales(prior)
-    return torch.as_tensor(z, dtype=dtype, device=device)
-
-
-def _neg_log_prior_terms(prior, z):
-    """``(-log q(z) up to a constant, its gradient, its Hessian as a (d, d) matrix)``."""
-    inv_var = prior_inverse_variances(prior, z)
+def _neg_log_prior_terms(prior, z, weight: float = 1.0):
+    """``(-log q(z) up to a constant, its gradient, its Hessian as a (d, d) matrix)``, times ``weight``."""
+    inv_var = weight * prior.inverse_variances(z)
     return 0.5 * (z**2 * inv_var).sum(-1), z * inv_var, torch.diag(inv_var)
 
 
-def _clamp(prior, z):
-    if prior.name == "uniform":
-        return z.clamp(-prior.scale, prior.scale)
-    return z
-
-
 @torch.no_grad()
-def _energy(module, prior, x, z, inv_s2):
+def _energy(module, prior, x, z, inv_s2, prior_weight):
     phi = module(z)
-    return 0.5 * inv_s2 * ((x - phi) ** 2).sum(-1) + _neg_log_prior_terms(prior, z)[0]
+    return 0.5 * inv_s2 * ((x - phi) ** 2).sum(-1) + _neg_log_prior_terms(prior, z, prior_weight)[0]
 
 
 @torch.no_grad()
-def _lm(module, prior, x, z, inv_s2, n_iter, tol):
+def _lm(module, prior, x, z, inv_s2, n_iter, tol, prior_weight):
     """Batched Levenberg-Marquardt from starts ``z`` for targets ``x`` (same leading shape).
 
     Converged samples are dropped from the working set, which changes no
@@ -86,7 +67,7 @@ def _lm(module, prior, x, z, inv_s2, n_iter, tol):
     d = z.shape[-1]
     eye = torch.eye(d, dtype=z.dtype, device=z.device)
     z = z.clone()
-    energy = _energy(module, prior, x, z, inv_s2)
+    energy = _energy(module, prior, x, z, inv_s2, prior_weight)
     damping = torch.full(z.shape[:1], 1e-3, dtype=z.dtype, device=z.device)
     idx = torch.arange(z.shape[0], device=z.device)
     for _ in range(n_iter):
@@ -96,7 +77,7 @@ def _lm(module, prior, x, z, inv_s2, n_iter, tol):
         jet = module.jet(za, order=1)
         r = jet.value - xa
         jac = jet.jacobian
-        _, grad_prior, hess_prior = _neg_log_prior_terms(prior, za)
+        _, grad_prior, hess_prior = _neg_log_prior_terms(prior, za, prior_weight)
         g = inv_s2 * (jac.transpose(-1, -2) @ r.unsqueeze(-1)).squeeze(-1) + grad_prior
         h = inv_s2 * jac.transpose(-1, -2) @ jac + hess_prior
         scale = torch.diagonal(h, dim1=-2, dim2=-1).mean(-1).clamp_min(1e-12)
@@ -104,8 +85,8 @@ def _lm(module, prior, x, z, inv_s2, n_iter, tol):
         chol, info = torch.linalg.cholesky_ex(a)
         step = -torch.cholesky_solve(g.unsqueeze(-1), chol).squeeze(-1)
         step = torch.where((info == 0)[:, None], step, -g / (scale * (1 + da))[:, None])
-        z_new = _clamp(prior, za + step)
-        e_new = _energy(module, prior, xa, z_new, inv_s2)
+        z_new = prior.clamp(za + step)
+        e_new = _energy(module, prior, xa, z_new, inv_s2, prior_weight)
         accept = (e_new <= ea) & torch.isfinite(e_new)
         za = torch.where(accept[:, None], z_new, za)
         small = step.abs().amax(-1) <= tol * (1.0 + za.abs().amax(-1))
@@ -119,7 +100,7 @@ def _lm(module, prior, x, z, inv_s2, n_iter, tol):
 
 
 @torch.no_grad()
-def project(module, prior, x: torch.Tensor, noise_scale: float, *, n_iter: int = 50, n_grid_starts: int = 2,
+def project(module, prior, x: torch.Tensor, noise_scale, *, n_iter: int = 50, n_grid_starts: int = 2,
             tol: float = 1e-10, chunk: int = 2048):
     """Posterior-mode latent codes of a batch ``x`` (standardised coordinates).
 
@@ -128,8 +109,8 @@ def project(module, prior, x: torch.Tensor, noise_scale: float, *, n_iter: int =
     module : SmoothMLPMap
     prior : GaussianPrior or UniformBoxPrior
     x : Tensor of shape (n, D)
-    noise_scale : float
-        ``s``.
+    noise_scale : float or None
+        ``s``; ``None``: no prior term, the foot point on the manifold.
     n_iter : int
         Maximum damped Gauss-Newton steps per start.
     n_grid_starts : int
@@ -143,8 +124,9 @@ def project(module, prior, x: torch.Tensor, noise_scale: float, *, n_iter: int =
     -------
     Tensor of shape (n, d)
     """
-    inv_s2 = 1.0 / noise_scale**2
-    grid = latent_starts(prior, x.dtype, x.device)
+    prior_weight = 0.0 if noise_scale is None else 1.0
+    inv_s2 = 1.0 if noise_scale is None else 1.0 / noise_scale**2
+    grid = torch.as_tensor(prior.start_points(), dtype=x.dtype, device=x.device)
     grid_phi = module(grid)
     w, b = module.weight, module.bias
     pinv = torch.linalg.pinv(w)
@@ -153,15 +135,15 @@ def project(module, prior, x: torch.Tensor, noise_scale: float, *, n_iter: int =
     for start in range(0, x.shape[0], chunk):
         xc = x[start : start + chunk]
         n = xc.shape[0]
-        z_lin = _clamp(prior, (xc - b) @ pinv.T)
+        z_lin = prior.clamp((xc - b) @ pinv.T)
         d2 = (xc**2).sum(-1, keepdim=True) - 2 * xc @ grid_phi.T + (grid_phi**2).sum(-1)
-        e_grid = 0.5 * inv_s2 * d2 + _neg_log_prior_terms(prior, grid)[0]
+        e_grid = 0.5 * inv_s2 * d2 + _neg_log_prior_terms(prior, grid, prior_weight)[0]
         k = min(n_grid_starts, grid.shape[0])
         best = torch.topk(e_grid, k, dim=-1, largest=False).indices  # (n, k)
         starts = torch.cat([z_lin.unsqueeze(1), grid[best]], 1)  # (n, 1 + k, d)
         s = starts.shape[1]
         z, e = _lm(module, prior, xc.unsqueeze(1).expand(n, s, -1).reshape(n * s, -1),
-                   starts.reshape(n * s, d), inv_s2, n_iter, tol)
+                   starts.reshape(n * s, d), inv_s2, n_iter, tol, prior_weight)
         z = z.reshape(n, s, d)
         e = e.reshape(n, s)
         idx = torch.argmin(e, dim=1)
@@ -170,23 +152,28 @@ def project(module, prior, x: torch.Tensor, noise_scale: float, *, n_iter: int =
 
 
 @torch.no_grad()
-def laplace_log_likelihood(module, prior, x: torch.Tensor, z: torch.Tensor, noise_scale: float) -> torch.Tensor:
-    """Laplace approximation of ``log int q(z) N(x; phi(z), s^2 I) dz`` at the modes ``z``."""
-    s2 = noise_scale**2
-    dim = x.shape[-1]
-    d = z.shape[-1]
+def tube_log_likelihood(module, prior, x: torch.Tensor, z: torch.Tensor, noise_variance: float) -> torch.Tensor:
+    """Log density of ``x`` under the tube model at foot points ``z`` (see the module docstring).
+
+    Parameters
+    ----------
+    module : SmoothMLPMap
+    prior : GaussianPrior or UniformBoxPrior
+    x : Tensor (n, D)
+    z : Tensor (n, d)
+        Foot points (:func:`project` with ``noise_scale=None``).
+    noise_variance : float
+        ``sigma^2`` per normal direction.
+    """
+    dim, d = x.shape[-1], z.shape[-1]
     jet = module.jet(z, order=1)
-    r = x - jet.value
-    jac = jet.jacobian
-    _, _, hess_prior = _neg_log_prior_terms(prior, z)
-    eye = torch.eye(d, dtype=z.dtype, device=z.device)
-    h = jac.transpose(-1, -2) @ jac / s2 + hess_prior
-    chol, info = torch.linalg.cholesky_ex(h + 1e-300 * eye)
+    gram = jet.jacobian.transpose(-1, -2) @ jet.jacobian
+    chol, info = torch.linalg.cholesky_ex(gram)
     half_logdet = torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
-    return (
-        prior.log_prob(z)
-        - 0.5 * (r**2).sum(-1) / s2
-        - 0.5 * dim * math.log(2 * math.pi * s2)
-        + 0.5 * d * math.log(2 * math.pi)
-        - half_logdet
-    )
+    half_logdet = torch.where(info == 0, half_logdet, torch.full_like(half_logdet, float("inf")))
+    resid = ((x - jet.value) ** 2).sum(-1)
+    normal = dim - d
+    out = prior.log_prob(z) - half_logdet
+    if normal:
+        out = out - 0.5 * resid / noise_variance - 0.5 * normal * math.log(2 * math.pi * noise_variance)
+    return out

@@ -12,7 +12,7 @@ Two ways to evaluate it:
   ``jacfwd`` and ``hessian`` (what the diagnostics use);
 * :meth:`SmoothMLPMap.jet` -- value, Jacobian and optionally second
   derivatives of a batch in one forward-mode pass
-  (:mod:`varembed.embedding.jets`), what training uses.
+  (:mod:`varembed.embedding.maps.jets`), what training uses.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class SmoothMLPMap(nn.Module):
         """Value, Jacobian (and second derivatives) on a batch ``z`` of shape ``(B, d)``.
 
         One forward-mode pass of ``1 + d`` (or ``1 + d + d (d + 1) / 2``)
-        stacked rows; see :mod:`varembed.embedding.jets`.
+        stacked rows; see :mod:`varembed.embedding.maps.jets`.
         """
         d = self.n_components
         value = F.linear(z, self.weight, self.bias)
@@ -155,7 +155,7 @@ class SmoothMLPMap(nn.Module):
         ``hessian`` has shape ``(B, D, 1)``; ``2 + d`` stacked rows.  With
         Rademacher ``v, w`` its squared norm is an unbiased estimate of the
         bending energy ``sum_ij |d_i d_j phi|^2`` (see
-        :func:`varembed.embedding.jets.mixed_second_jet`).
+        :func:`varembed.embedding.maps.jets.mixed_second_jet`).
         """
         value = F.linear(z, self.weight, self.bias)
         jac = self.weight.unsqueeze(0).expand(z.shape[0], -1, -1)

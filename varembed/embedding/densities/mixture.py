@@ -1,4 +1,4 @@
-"""Gaussian-mixture data density from a fitted :class:`sklearn.mixture.GaussianMixture`."""
+"""Gaussian-mixture data density, from a fitted :class:`sklearn.mixture.GaussianMixture`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import math
 import numpy as np
 import torch
 
+from .base import Density
+
 __all__ = ["MixtureDensity"]
 
 
-class MixtureDensity:
+class MixtureDensity(Density):
     """``p(x) = sum_k pi_k N(x; mu_k, Sigma_k)`` with closed-form score.
 
     Built from a fitted scikit-learn ``GaussianMixture`` of any
@@ -25,8 +27,8 @@ class MixtureDensity:
     """
 
     name = "gmm"
+    _tensor_attr = "means"
     has_log_prob = True
-    has_score = True
 
     def __init__(self, weights, means, precision_cholesky):
         self.weights = weights
@@ -37,8 +39,8 @@ class MixtureDensity:
         self._logdet = torch.log(torch.diagonal(precision_cholesky, dim1=-2, dim2=-1)).sum(-1)
 
     @classmethod
-    def from_sklearn(cls, gm, dtype=torch.float64, device="cpu") -> "MixtureDensity":
-        """Convert a fitted ``GaussianMixture``."""
+    def from_sklearn(cls, gm, dtype=torch.float64, device="cpu", n_samples=None) -> "MixtureDensity":
+        """Convert a fitted ``GaussianMixture`` (``n_samples``: its training-set size, for :meth:`training_sample`)."""
         K, D = gm.means_.shape
         pc = np.asarray(gm.precisions_cholesky_, dtype=np.float64)
         if gm.covariance_type == "full":
@@ -50,14 +52,18 @@ class MixtureDensity:
         else:  # spherical
             chol = np.stack([np.eye(D) * v for v in pc])
         as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
-        return cls(as_t(gm.weights_), as_t(gm.means_), as_t(chol))
+        out = cls(as_t(gm.weights_), as_t(gm.means_), as_t(chol))
+        out.n_samples = n_samples
+        return out
 
     def to(self, device=None, dtype=None) -> "MixtureDensity":
-        return MixtureDensity(
+        out = MixtureDensity(
             self.weights.to(device=device, dtype=dtype),
             self.means.to(device=device, dtype=dtype),
             self.precision_cholesky.to(device=device, dtype=dtype),
         )
+        out.n_samples = getattr(self, "n_samples", None)
+        return out
 
     def _whitened(self, x):
         # y_k = L_k^T (x - mu_k), shape (..., K, D)
@@ -90,14 +96,11 @@ class MixtureDensity:
             ss.append(-torch.einsum("bk,bke,kde->bd", r, y, self.precision_cholesky))
         return torch.cat(lps), torch.cat(ss)
 
-    def score_norm_sq(self, n_samples: int = 4096, seed: int = 0) -> float:
-        """Monte-Carlo ``E_{x~p} |s(x)|^2`` with a fixed seed."""
-        gen = torch.Generator(device="cpu").manual_seed(seed)
-        cpu = self.to("cpu", torch.float64)
-        comp = torch.multinomial(cpu.weights, n_samples, replacement=True, generator=gen)
-        eps = torch.randn(n_samples, self.dim, 1, generator=gen, dtype=torch.float64)
-        # x = mu + L^{-T} eps
-        lt = cpu.precision_cholesky[comp].transpose(-1, -2)
-        x = cpu.means[comp] + torch.linalg.solve_triangular(lt, eps, upper=True).squeeze(-1)
-        _, s = cpu.log_prob_and_score(x)
-        return float((s**2).sum(-1).mean())
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Draw a component by weight, then ``mu_k + L_k^{-T} eps``."""
+        w = self.weights.detach().cpu().double()
+        comp = torch.multinomial(w, int(n), replacement=True, generator=generator)
+        eps = torch.randn(int(n), self.dim, 1, generator=generator, dtype=torch.float64)
+        lt = self.precision_cholesky.detach().cpu().double()[comp].transpose(-1, -2)
+        x = self.means.detach().cpu().double()[comp] + torch.linalg.solve_triangular(lt, eps, upper=True).squeeze(-1)
+        return x.to(dtype=self.dtype, device=self.device)

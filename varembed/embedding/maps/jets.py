@@ -36,7 +36,7 @@ __all__ = [
     "Activation",
     "Jet",
     "get_activation",
-    "jet_rows",
+    "unpack_hessian",
     "linear_jet",
     "activation_jet",
     "first_layer_jet",
@@ -51,6 +51,8 @@ __all__ = [
 @dataclass(frozen=True)
 class Activation:
     """A smooth elementwise nonlinearity with its first two derivatives.
+
+    The jets push values, tangents and second-order rows through it together.
 
     Attributes
     ----------
@@ -146,9 +148,14 @@ def second_order_pairs(d: int) -> list:
     return [(i, j) for i in range(d) for j in range(i, d)]
 
 
-def jet_rows(d: int, order: int) -> int:
-    """Rows of a jet: ``1 + d`` (first order) or ``1 + d + d (d + 1) / 2``."""
-    return 1 + d + (d * (d + 1) // 2 if order >= 2 else 0)
+def unpack_hessian(packed: torch.Tensor, d: int) -> torch.Tensor:
+    """``(B, D, d (d + 1) / 2)`` pair-packed second derivatives -> the symmetric ``(B, D, d, d)`` array."""
+    n, dim = packed.shape[:2]
+    full = packed.new_zeros((n, dim, d, d))
+    for k, (i, j) in enumerate(second_order_pairs(d)):
+        full[:, :, i, j] = packed[:, :, k]
+        full[:, :, j, i] = packed[:, :, k]
+    return full
 
 
 def linear_jet(jet: tuple, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> tuple:

@@ -1,0 +1,158 @@
+"""Initial maps of the nonlinear embedding: Isomap, linear, random, or given codes.
+
+Initial codes (``init="isomap"`` or an array) start the map at a given
+parameterisation: the map is first regressed onto ``x_i ~ phi(z_i)`` by least
+squares (the affine part in closed form, the neural residual by Adam), then
+the variational objective takes over.  ``init="linear"`` starts at the
+linear variational solution (PCA) with the neural residual at zero;
+``init="random"`` draws a random affine frame and a random smooth residual
+(a random folded map, as in the paper's code).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from .._utils.schedule import cosine_factor
+from .maps import SmoothMLPMap
+
+__all__ = ["isomap_codes", "initial_codes", "initial_map", "fit_map_to_codes", "INIT_NEIGHBORS_MAX_POINTS"]
+
+#: Isomap is fitted on at most this many points (the rest are placed by its out-of-sample transform).
+INIT_NEIGHBORS_MAX_POINTS = 3000
+#: Adam steps (at most ``max_iter``), batch size and learning-rate factor of the regression onto codes.
+REGRESSION_STEPS, REGRESSION_BATCH, REGRESSION_LR_FACTOR = 500, 256, 3.0
+#: The regression's cosine schedule ends at this fraction of its learning rate.
+REGRESSION_FINAL_LR = 0.05
+
+
+def isomap_codes(X: np.ndarray, n_components: int, n_neighbors: int = 10, max_points: int = INIT_NEIGHBORS_MAX_POINTS,
+                 seed: int = 0) -> np.ndarray:
+    """Isomap coordinates (geodesic MDS on a kNN graph) of ``X``, centred.
+
+    For more than ``max_points`` samples, Isomap is fitted on a fixed random
+    subset and the rest are placed by its out-of-sample ``transform``.
+
+    Returns
+    -------
+    ndarray of shape (n, n_components)
+    """
+    from sklearn.manifold import Isomap
+
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(n, size=min(n, max_points), replace=False))
+    k = min(max(2, n_neighbors), len(idx) - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        iso = Isomap(n_neighbors=k, n_components=n_components, eigen_solver="dense" if len(idx) <= 500 else "auto")
+        iso.fit(X[idx])
+        codes = iso.transform(X) if len(idx) < n else iso.embedding_
+    codes = np.asarray(codes, dtype=np.float64)
+    return codes - codes.mean(0)
+
+
+def initial_codes(init, X: np.ndarray, n_components: int, *, n_neighbors: int, seed: int):
+    """Codes of the training points that the map starts from, or ``None`` (linear / random starts).
+
+    ``"isomap"`` falls back to ``None`` (the linear start) with a warning when
+    Isomap fails (e.g. too few distinct points).
+    """
+    if isinstance(init, str):
+        if init != "isomap":
+            return None
+        try:
+            codes = isomap_codes(X, n_components, n_neighbors=n_neighbors, seed=seed)
+            if not np.all(np.isfinite(codes)) or not np.any(codes.std(0) > 0):
+                raise ValueError("degenerate Isomap coordinates")
+            return codes
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            warnings.warn(f"init='isomap' failed ({exc}); starting from the linear solution instead",
+                          UserWarning, stacklevel=3)
+            return None
+    codes = np.asarray(init, dtype=np.float64)
+    if codes.shape[0] != X.shape[0]:
+        raise ValueError(f"init has {codes.shape[0]} rows but X has {X.shape[0]} samples")
+    return codes - codes.mean(0)
+
+
+def _codes_on_prior(codes: np.ndarray, prior, keep_aspect: bool) -> np.ndarray:
+    """Rescale codes to the prior: one common factor (``keep_aspect``), per axis, or spread over the box."""
+    std = codes.std(0)
+    std = np.where(std > 0, std, 1.0)
+    if keep_aspect:
+        return codes / np.sqrt(np.mean(std**2))
+    if prior.name == "uniform":  # variance L^2 / 3 per axis
+        return codes / std * (prior.scale / np.sqrt(3.0))
+    return codes / std * prior.scales
+
+
+def initial_map(init, codes, X: np.ndarray, prior, *, hidden, activation, continuity, keep_aspect: bool,
+                max_iter: int, learning_rate: float, seed: int, generator: torch.Generator, dtype, device):
+    """The map the training starts from.
+
+    Parameters
+    ----------
+    init : str or ndarray
+        The estimator's ``init``.
+    codes : ndarray or None
+        From :func:`initial_codes`.
+    X : ndarray (n, D)
+        Standardised data.
+    prior : GaussianPrior or UniformBoxPrior
+    keep_aspect : bool
+        Rescale the codes by one common factor (``prior_scale="auto"``, whose
+        per-axis scales came from the codes) instead of per axis.
+    generator : torch.Generator
+        On ``device``; the regression's batches.
+
+    Returns
+    -------
+    SmoothMLPMap
+    """
+    n, dim = X.shape
+    d = prior.dim
+    cpu_gen = torch.Generator().manual_seed(seed)
+    if codes is not None:
+        codes = _codes_on_prior(codes, prior, keep_aspect)
+        coef = np.linalg.lstsq(np.c_[codes, np.ones(n)], X, rcond=None)[0]
+        weight, bias = torch.as_tensor(coef[:d].T.copy()), torch.as_tensor(coef[d].copy())
+    elif init in ("linear", "isomap"):
+        from .linear import LinearVariationalEmbedding
+
+        lin = LinearVariationalEmbedding(n_components=d, prior=prior.name, prior_scale=float(prior.scale),
+                                         continuity=continuity, random_state=seed).fit(X)
+        weight = torch.as_tensor(lin.embedding_matrix_) * torch.as_tensor(prior.scale / prior.scales)
+        bias = torch.as_tensor(lin.mean_)
+    else:
+        frame = torch.linalg.qr(torch.randn(dim, d, generator=cpu_gen, dtype=torch.float64))[0]
+        weight, bias = frame * float(np.sqrt(np.mean(X.var(0))) or 1.0), torch.zeros(dim, dtype=torch.float64)
+    module = SmoothMLPMap(d, dim, hidden, activation, weight=weight, bias=bias, generator=cpu_gen,
+                          random_residual=isinstance(init, str) and init == "random", dtype=dtype, device=device)
+    if codes is not None and hidden:
+        fit_map_to_codes(module, torch.as_tensor(codes, dtype=dtype, device=device),
+                         torch.as_tensor(X, dtype=dtype, device=device), n_steps=min(REGRESSION_STEPS, max_iter),
+                         batch_size=REGRESSION_BATCH, learning_rate=learning_rate * REGRESSION_LR_FACTOR,
+                         generator=generator)
+    return module
+
+
+def fit_map_to_codes(module, Z: torch.Tensor, X: torch.Tensor, *, n_steps: int, batch_size: int,
+                     learning_rate: float, generator: torch.Generator) -> float:
+    """Least-squares regression ``min E |phi(z_i) - x_i|^2`` with Adam (cosine decay); returns the final MSE."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=learning_rate, fused=Z.device.type == "cuda")
+    n = Z.shape[0]
+    for step in range(n_steps):
+        for g in opt.param_groups:
+            g["lr"] = learning_rate * cosine_factor(step, n_steps, floor=REGRESSION_FINAL_LR)
+        idx = torch.randint(0, n, (min(batch_size, n),), generator=generator, device=generator.device).to(Z.device)
+        opt.zero_grad(set_to_none=True)
+        loss = ((module(Z[idx]) - X[idx]) ** 2).sum(-1).mean()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return float(((module(Z) - X) ** 2).sum(-1).mean())
