@@ -11,7 +11,7 @@ many, and the report checks them against the ground truth and on held-out
 trajectories.
 
 Run ``python -m varembed razor --ablation`` for every system and arm (learned,
-MAP, vanilla, oracle; about 20 CPU minutes); this example fits the learned arm
+MAP, vanilla, oracle; about 15 CPU minutes); this example fits the learned arm
 on two systems (about 1 minute on one core; ``--out`` for the figure).
 """
 

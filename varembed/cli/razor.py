@@ -23,7 +23,7 @@ system go to --out.  Systems: """ + ", ".join(SYSTEMS)
 def add_arguments(parser):
     """Register the razor options on ``parser``."""
     parser.add_argument("--system", default="distinct3", help=f"one of {', '.join(SYSTEMS)} (default distinct3)")
-    parser.add_argument("--ablation", action="store_true", help="every system (about 20 CPU minutes)")
+    parser.add_argument("--ablation", action="store_true", help="every system (about 15 CPU minutes)")
     parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated subset of " + ",".join(ARMS))
     parser.add_argument("--max-iter", type=int, default=None, help="steps of the final model (default: preset)")
     parser.add_argument("--selection-iter", type=int, default=None, help="steps per symmetry hypothesis")

@@ -29,11 +29,14 @@ class NoetherRazor(EvaluationMixin, BaseEstimator):
     """Hamiltonian neural network with learned conserved quantities (Noether's Razor).
 
     A variational Hamiltonian network ``F_theta`` is averaged over the flows
-    of ``K`` quadratic conserved quantities ``C_k(x) = 1/2 x^T A_k x + b_k^T
-    x``, whose coefficients carry a posterior with an automatic-relevance
-    prior; everything is fitted by maximising the ELBO of one-step
-    transitions, whose Occam effect keeps the quantities the data support and
-    prunes the others.  See :mod:`varembed.razor` and the user guide.
+    of quadratic conserved quantities ``C_k(x) = 1/2 x^T A_k x + b_k^T x``
+    (exact, full-orbit symmetries by default), fitted by maximising the ELBO
+    of one-step transitions.  Which quantities, and how many, is a model
+    choice made by the same bound: Poisson-closed spans of candidate
+    quantities are compared by their paired per-transition ELBO
+    (:mod:`varembed.razor.selection`), whose Occam effect keeps the
+    symmetries the data support and no other.  See :mod:`varembed.razor` and
+    ``docs/razor.rst``.
 
     **Data.**  ``X`` holds one transition per row: ``(x_t, x_{t+1})`` (even
     width ``2 M``, time step ``dt``) or ``(x_t, x_{t+1}, dt_i)`` (odd width,
@@ -46,9 +49,11 @@ class NoetherRazor(EvaluationMixin, BaseEstimator):
     Parameters
     ----------
     n_conserved : int, default=10
-        Number ``K`` of learnable conserved-quantity slots; use at least the
-        number of conserved quantities you expect (unsupported slots are
-        pruned).  ``0`` gives the vanilla variational HNN.  Ignored when
+        Number of candidate quantities the ``full`` selection offers (the
+        selected span, closed under the Poisson bracket, may be larger; use
+        at least the number of independent conserved quantities you expect),
+        or the number ``K`` of learnable slots of the ``ball`` measure.
+        ``0`` gives the vanilla variational HNN.  Ignored when
         ``generators`` is given.
     generators : tuple (A, b), optional
         Fixed (oracle) quantities ``A (K, M, M)``, ``b (K, M)``.
@@ -70,8 +75,9 @@ class NoetherRazor(EvaluationMixin, BaseEstimator):
         (in flow time of a unit-norm quantity; enough for several turns).
     conserved_prior : {"ard", "none"}, default="ard"
         ``"ard"``: Gaussian posterior over the coefficients with an ARD prior
-        (the bound prunes unsupported slots, and the rank is read from the
-        posterior); ``"none"``: point estimates without a prior (the paper).
+        (the rank is read from the posterior: a slot whose mean does not
+        stand out of its standard deviation does not count); ``"none"``:
+        point estimates without a prior (the paper).
     n_symmetry_samples : int, default=8
         Group elements ``S`` per orbit average during training.
     n_mc_samples : int, default=1
@@ -138,8 +144,11 @@ class NoetherRazor(EvaluationMixin, BaseEstimator):
     history_ : dict of lists
         ``loss``, ``nll``, ``kl`` per step.
     selection_ : dict or None
-        ``full`` measure with learnable slots: the criterion (``-ELBO / N``,
-        or the MAP loss) of every number of slots tried, and the selected one.
+        ``full`` measure with learnable slots: ``trials`` (one dict per
+        hypothesis tried: ``candidate``, ``n_symmetries``, ``improvement``
+        in nats per transition, paired ``z``, ``accepted``), ``selected``
+        (the dimension of the selected span) and ``candidate_change`` (the
+        conservation residual of every candidate); ``None`` otherwise.
     """
 
     _parameter_constraints: dict = {
@@ -357,7 +366,7 @@ class NoetherRazor(EvaluationMixin, BaseEstimator):
             Ground truth: adds parallelness, principal angles and bracket residuals.
         trajectories : array-like of shape (n, T + 1, M), optional
             Held-out true trajectories: adds the drift ratio of every reported quantity.
-        closure : bool, default=True
+        closure : bool, default=False
 
         Returns
         -------
