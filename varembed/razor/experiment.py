@@ -1,9 +1,11 @@
-"""The paper's comparison: vanilla, oracle, learned and MAP-ablation arms.
+"""The ablation that shows the razor: learned (ELBO) vs MAP vs vanilla vs oracle, per system.
 
-:func:`run_comparison` fits every arm on the same data with the same seed and
-reports, per arm, the training ``-ELBO / N`` with its NLL and KL parts and the
-one-step MSE on the train and the three test sets (a Table-1/2 analogue), and
-for learned arms the SVD analysis of the generators (the Figure-3 analogue).
+Every arm of a system is fitted on the same data with the same seed and the
+same number of optimiser steps; for each arm the table reports the rank of
+the reported conserved subspace, its parallelness to the truth and the drift
+of its quantities along held-out trajectories, the training ``-ELBO / N``
+with its NLL and KL parts, and the one-step MSE on the train and the three
+test sets.
 """
 
 from __future__ import annotations
@@ -11,155 +13,119 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from .data import make_splits
 from .estimator import NoetherRazor
+from .nbody import NBody
 from .oracles import oracle_generators
-from .systems import HarmonicOscillators, NBody, make_splits
+from .systems import HarmonicOscillators, anisotropic_oscillator, coupled_oscillators
 
-__all__ = ["PRESETS", "ArmResult", "make_system", "arm_settings", "run_comparison", "format_table", "plot_singular_values"]
+__all__ = ["SYSTEMS", "ARMS", "ArmResult", "make_system", "arm_settings", "run_system", "run_ablation"]
 
-#: Small CPU settings per system (data sizes and model), see the research notes §6.
-PRESETS = {
-    "nharm1": dict(n_train=7, n_train_steps=4, n_conserved=1, n_iter=1000, activation_alpha=2.0,
-                   n_symmetry_samples=16),
-    "nharm2": dict(n_train=40, n_train_steps=20, n_conserved=7, n_iter=4000, n_warmup=800, batch_size=128,
-                   n_symmetry_samples=8, lr=2e-3, lr_conserved=2e-2),
-    "nharm3": dict(n_train=40, n_train_steps=20, n_conserved=12, n_iter=6000, n_warmup=600, batch_size=128,
-                   n_symmetry_samples=8, lr=2e-3, lr_conserved=2e-2),
-    "nbody2d3b": dict(n_train=50, n_train_steps=10, n_conserved=10, n_iter=1500, batch_size=250, hidden=128,
-                      conserved_init_std=0.01),
+#: name -> (factory, preset).  Small CPU sizes: 40 x 20 training transitions (n-body 50 x 20), K slots.
+SYSTEMS = {
+    "distinct2": (lambda: HarmonicOscillators(2, [1.0, 1.7]), dict(n_conserved=6)),
+    "equal2": (lambda: HarmonicOscillators(2), dict(n_conserved=6)),
+    "aniso2d": (lambda: anisotropic_oscillator((1.0, 1.7)), dict(n_conserved=6)),
+    "distinct3": (lambda: HarmonicOscillators(3, [1.0, 1.7, 2.4]), dict(n_conserved=11)),
+    "partly3": (lambda: HarmonicOscillators(3, [1.0, 1.0, 1.7]), dict(n_conserved=11)),
+    "equal3": (lambda: HarmonicOscillators(3), dict(n_conserved=11)),
+    "coupled3": (lambda: coupled_oscillators(3, coupling=1.0), dict(n_conserved=11)),
+    "nbody": (lambda: NBody(2, 3), dict(n_conserved=10, n_train=50, hidden=(96, 96))),
+    "nbody_field": (lambda: NBody(2, 3, field=0.5), dict(n_conserved=10, n_train=50, hidden=(96, 96))),
 }
 
-ARMS = ("vanilla", "oracle", "learned", "map")
+#: Settings shared by every system and arm (the estimator's defaults otherwise).
+COMMON = dict(dt=0.2, batch_size=128, learning_rate=2e-3, selection_iter=400, max_iter=300,
+              eval_mc_samples=8, eval_symmetry_samples=32, dtype="float32")
+DATA = dict(n_train=40, n_train_steps=20, n_test=50, n_test_steps=20, p_train=1.0)
+
+ARMS = ("learned", "map", "vanilla", "oracle")
 
 
 def make_system(name: str):
-    """``nharm<n>`` (unit-frequency oscillators) or ``nbody<d>d<n>b``."""
-    if name.startswith("nharm") and name[5:].isdigit():
-        return HarmonicOscillators(int(name[5:]))
-    if name.startswith("nbody") and name.endswith("b") and "d" in name[5:]:
-        dim, bodies = name[5:-1].split("d")
-        if dim.isdigit() and bodies.isdigit():
-            return NBody(int(dim), int(bodies))
-    raise ValueError(f"unknown system {name!r}: use nharm<n> (e.g. nharm3) or nbody<d>d<n>b (e.g. nbody2d3b)")
+    """A system of :data:`SYSTEMS` by name."""
+    if name not in SYSTEMS:
+        raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    return SYSTEMS[name][0]()
 
 
-def arm_settings(arm: str, system, n_conserved: int) -> dict:
-    """Estimator keywords that define one arm."""
-    if arm == "vanilla":
-        return dict(n_conserved=0)
-    if arm == "oracle":
-        return dict(generators=oracle_generators(system))
+def arm_settings(arm: str, system, n_conserved: int, budget: int) -> dict:
+    """Estimator keywords of one arm; arms without a selection get its whole step ``budget``."""
     if arm == "learned":
         return dict(n_conserved=n_conserved)
     if arm == "map":
         return dict(n_conserved=n_conserved, objective="map")
-    raise ValueError(f"unknown arm {arm!r}; choose from {ARMS}")
+    if arm == "vanilla":
+        return dict(n_conserved=0, max_iter=budget)
+    if arm == "oracle":
+        return dict(generators=oracle_generators(system), max_iter=budget)
+    raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)}")
 
 
 @dataclass
 class ArmResult:
     """Metrics of one fitted arm."""
 
+    system: str
     arm: str
     train: dict
     test_mse: dict
-    seconds: float  # CPU (process) time of fit, robust to other jobs sharing the cores
+    seconds: float  # CPU (process) time of the fit, robust to other jobs sharing the cores
     symmetries: object = None
+    true_dim: int = None
+    selection: dict = None
     estimator: object = field(default=None, repr=False)
 
 
-def run_comparison(system_name, *, arms=ARMS, seed=0, n_test=100, dt=0.2, overrides=None, verbose=False):
-    """Fit each arm on one dataset and collect the metrics.
-
-    Parameters
-    ----------
-    system_name : str
-        Key of :data:`PRESETS` or any name accepted by :func:`make_system`.
-    arms : sequence of {"vanilla", "oracle", "learned", "map"}
-    seed : int
-        Seed of the data splits and of every estimator.
-    n_test : int
-        Trajectories per test set.
-    dt : float
-    overrides : dict, optional
-        Replaces preset entries (data sizes or estimator parameters).
-
-    Returns
-    -------
-    system, splits, list of ArmResult
-    """
-    system = make_system(system_name)
-    cfg = dict(PRESETS.get(system_name, PRESETS["nharm2"]))
-    cfg.update(overrides or {})
-    n_train, n_steps, k = cfg.pop("n_train"), cfg.pop("n_train_steps"), cfg.pop("n_conserved")
-    splits = make_splits(system, n_train=n_train, n_train_steps=n_steps, n_test=n_test, dt=dt, seed=seed)
+def run_system(name, *, arms=ARMS, seed=0, overrides=None, verbose=0, n_jobs=1):
+    """Fit every arm on one system's data; returns ``(system, splits, [ArmResult])``."""
+    system = make_system(name)
+    cfg = {**COMMON, **DATA, **SYSTEMS[name][1], **(overrides or {})}
+    data = {k: cfg.pop(k) for k in DATA}
+    k = cfg.pop("n_conserved")
+    splits = make_splits(system, dt=cfg["dt"], seed=seed, **data)
+    budget = cfg["selection_iter"] + cfg["max_iter"]  # the steps of the selected hypothesis
+    true_dim = None
     results = []
     for arm in arms:
-        est = NoetherRazor(**arm_settings(arm, system, k), **cfg, random_state=seed, verbose=verbose)
+        settings = {**cfg, **arm_settings(arm, system, k, budget)}
+        est = NoetherRazor(**settings, random_state=seed, verbose=verbose, n_jobs=n_jobs)
         start = time.process_time()
-        est.fit(splits.train, splits.dt)
+        est.fit(splits.train)
         seconds = time.process_time() - start
         train = est.evaluate(splits.train)
-        tests = {"train": train["mse_mean"]}
-        tests.update({name: est.mse(traj) for name, traj in splits.tests().items()})
-        sym = est.learned_symmetries(system) if arm in ("learned", "map") else None
-        results.append(ArmResult(arm, train, tests, seconds, sym, est))
+        tests = {"train": train["mse"], **{key: est.mse(traj) for key, traj in splits.tests().items()}}
+        sym = est.learned_symmetries(system, splits.test)  # what the fitted model conserves (every arm)
+        true_dim = sym.true_dim
+        results.append(ArmResult(name, arm, train, tests, seconds, sym, None, est.selection_, est))
+    for r in results:
+        r.true_dim = true_dim
     return system, splits, results
 
 
-def format_table(results) -> str:
-    """A Table-1/2-style text table (train -ELBO/N, NLL, KL/N; one-step MSEs)."""
-    head = f"{'arm':8s} {'-ELBO/N':>10s} {'NLL':>10s} {'KL/N':>10s} {'train':>9s} {'test':>9s} " \
-           f"{'wider':>9s} {'moved':>9s} {'cpu s':>6s}"
-    lines = [head, "-" * len(head)]
+def run_ablation(systems=tuple(SYSTEMS), *, arms=ARMS, seed=0, overrides=None, verbose=0, n_jobs=1,
+                 callback=None):
+    """:func:`run_system` for every system; ``callback(results)`` after each (e.g. to print)."""
+    out = []
+    for name in systems:
+        _, _, results = run_system(name, arms=arms, seed=seed, overrides=overrides, verbose=verbose,
+                                   n_jobs=n_jobs)
+        out.extend(results)
+        if callback is not None:
+            callback(results)
+    return out
+
+
+def summary(results) -> list:
+    """JSON-friendly rows (one per arm), for :func:`varembed.cli._common.write_json`."""
+    rows = []
     for r in results:
-        t, m = r.train, r.test_mse
-        lines.append(
-            f"{r.arm:8s} {t['neg_elbo']:10.3f} {t['nll']:10.3f} {t['kl']:10.3f} {m['train']:9.2e} "
-            f"{m['test']:9.2e} {m['test_wider']:9.2e} {m['test_moved']:9.2e} {r.seconds:6.0f}"
-        )
-    for r in results:
-        if r.symmetries is not None:
-            s = r.symmetries
-            lines.append(
-                f"{r.arm}: singular values {np.array2string(s.singular_values, precision=3)}; rank {s.rank} "
-                f"(true {s.true_dim}), gap {s.gap:.1f}, min parallelness "
-                f"{(s.parallelness.min() if s.rank else float('nan')):.3f}, "
-                f"max bracket residual of top slots {np.sort(s.bracket_residuals)[:max(s.rank, 1)].max():.3f}"
-            )
-    return "\n".join(lines)
-
-
-def plot_singular_values(results, path, title=None):
-    """Figure-3-style bar plot of normalised singular values with parallelness (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    learned = [r for r in results if r.symmetries is not None]
-    fig, axes = plt.subplots(1, max(1, len(learned)), figsize=(4.5 * max(1, len(learned)), 3.4), squeeze=False)
-    for ax, r in zip(axes[0], learned):
+        row = {"system": r.system, "arm": r.arm, "train": r.train, "mse": r.test_mse, "cpu_seconds": r.seconds,
+               "true_rank": r.true_dim, "selection": r.selection}
         s = r.symmetries
-        sv = s.singular_values / s.singular_values[0]
-        idx = np.arange(1, sv.size + 1)
-        colors = ["tab:blue" if i < s.rank else "tab:gray" for i in range(sv.size)]
-        ax.bar(idx, sv, color=colors)
-        ax.set_yscale("log")
-        ax.axvline(s.true_dim + 0.5, color="k", ls="--", lw=1, label=f"true dim {s.true_dim}")
-        if s.rank:
-            ax.plot(idx[: s.rank], s.parallelness, "o", color="tab:red", label="parallelness")
-        ax.set_ylim(min(1e-3, 0.5 * sv.min()), 1.5)
-        ax.set_xticks(idx)
-        ax.set_xlabel("singular value index")
-        ax.set_ylabel("normalised singular value")
-        ax.set_title(f"{r.arm}: rank {s.rank}, gap {s.gap:.1f}")
-        ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+        if s is not None:
+            row["symmetries"] = {"rank": s.rank, "rule": s.rule, "singular_values": s.singular_values,
+                                 "z_scores": s.z_scores, "parallelness": s.parallelness, "drift": s.drift,
+                                 "principal_angles": s.principal_angles, "bracket_residuals": s.bracket_residuals}
+        rows.append(row)
+    return rows

@@ -1,8 +1,9 @@
 """The symmetrised Hamiltonian neural network: ``F_theta`` plus conserved quantities.
 
 One forward pass draws ``R`` weight samples (or uses the posterior mean) and,
-per weight sample, ``S`` group elements shared across the batch and all
-integrator stages; the one-step prediction integrates ``J grad H`` over ``dt``.
+per weight sample, one draw of the conserved quantities' coordinates and
+``S`` group elements, shared across the batch and all integrator stages; the
+one-step prediction integrates ``J grad H`` over ``dt``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from torch import nn
 
 from .integrators import integrate
 from .model import HamiltonianMLP
-from .symmetrisation import ConservedQuantities, hamiltonian_vector_field, symmetrised_hamiltonian, symplectic_tensor
+from .phase_space import poisson_tensor
+from .symmetrisation import hamiltonian_vector_field, symmetrised_hamiltonian
 
 __all__ = ["SymmetricHNN"]
 
@@ -25,18 +27,16 @@ class SymmetricHNN(nn.Module):
     network : HamiltonianMLP
     conserved : ConservedQuantities or None
         ``None`` (or zero slots) gives the vanilla HNN.
-    measure : {"uniform", "ball"}
     """
 
-    def __init__(self, network: HamiltonianMLP, conserved=None, measure="ball"):
+    def __init__(self, network: HamiltonianMLP, conserved=None):
         super().__init__()
         self.network = network
         if conserved is not None and conserved.n_conserved == 0:
             conserved = None
         self.conserved = conserved
-        self.measure = measure
         dim = network.layers[0].d_in
-        self.register_buffer("J", symplectic_tensor(dim, dtype=network.scale.dtype))
+        self.register_buffer("J", poisson_tensor(dim, dtype=network.scale.dtype))
 
     def draw(self, n_mc, n_sym, generator=None, *, mean=False):
         """Weights (``R`` samples or the posterior mean) and group elements ``(R, S, M+1, M+1)``."""
@@ -44,17 +44,22 @@ class SymmetricHNN(nn.Module):
         r = 1 if mean else n_mc
         if self.conserved is None:
             return weights, None
-        eps = self.conserved.sample_coordinates(r, n_sym, self.measure, generator)
-        return weights, self.conserved.group_elements(eps)
+        coords = self.conserved.sample(r, generator, mean=mean)
+        eps = self.conserved.coordinates(r, n_sym, generator)
+        return weights, self.conserved.group_elements(coords, eps)
 
     def hamiltonian(self, x, weights, group):
         """``H(x)`` for ``x (R, B, M)``; returns ``(R, B)``."""
         return symmetrised_hamiltonian(self.network, weights, x, group)
 
     def step(self, x, dt, weights, group, *, n_substeps=1, method="rk4", create_graph=True):
-        """Integrate the learned dynamics from ``x (R, B, M)`` over ``dt``."""
+        """Integrate the learned dynamics from ``x (R, B, M)`` over ``dt`` (a float or ``(B, 1)``)."""
         field = hamiltonian_vector_field(self.network, weights, group, self.J, create_graph=create_graph)
         return integrate(field, x, dt, n_substeps, method)
 
     def kl(self, prior_precision=1.0) -> torch.Tensor:
-        return self.network.kl(prior_precision)
+        """KL divergence of the weights' posterior plus that of the conserved quantities'."""
+        kl = self.network.kl(prior_precision)
+        if self.conserved is not None:
+            kl = kl + self.conserved.kl()
+        return kl

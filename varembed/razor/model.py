@@ -26,20 +26,18 @@ class HamiltonianMLP(nn.Module):
     ----------
     dim : int
         Phase-space dimension ``M``.
-    hidden : int
-        Width of the hidden layers.
-    n_hidden_layers : int
-        Number of hidden layers (the paper uses 2).
+    hidden : tuple of int
+        Widths of the hidden layers (the paper uses two).
     alpha : float
         ELU parameter (2 for the single oscillator in the paper, else 1).
     generator : torch.Generator
     dtype : torch.dtype
     """
 
-    def __init__(self, dim, hidden, n_hidden_layers, alpha, *, generator, dtype=torch.float32):
+    def __init__(self, dim, hidden, alpha, *, generator, dtype=torch.float32):
         super().__init__()
         self.alpha = float(alpha)
-        widths = [dim] + [hidden] * n_hidden_layers + [1]
+        widths = [dim] + [int(h) for h in hidden] + [1]
         layers, biases = [], []
         n_layers = len(widths) - 1
         for i, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:])):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["ObjectiveTerms", "gaussian_nll", "negative_elbo"]
+__all__ = ["ObjectiveTerms", "per_transition_nll", "gaussian_nll", "negative_elbo"]
 
 
 @dataclass
@@ -31,11 +31,16 @@ class ObjectiveTerms:
     mse: torch.Tensor
 
 
-def gaussian_nll(target, prediction, var) -> torch.Tensor:
-    """Mean over samples and pairs of ``-log N(target | prediction, var I)``."""
+def per_transition_nll(target, prediction, var) -> torch.Tensor:
+    """``-log N(target | prediction, var I)`` per pair (the last axis is the state)."""
     m = target.shape[-1]
     sq = ((target - prediction) ** 2).sum(dim=-1)
-    return (0.5 * m * math.log(2.0 * math.pi * var) + sq / (2.0 * var)).mean()
+    return 0.5 * m * math.log(2.0 * math.pi * var) + sq / (2.0 * var)
+
+
+def gaussian_nll(target, prediction, var) -> torch.Tensor:
+    """Mean over samples and pairs of ``-log N(target | prediction, var I)``."""
+    return per_transition_nll(target, prediction, var).mean()
 
 
 def negative_elbo(
@@ -61,7 +66,7 @@ def negative_elbo(
     ----------
     hnn : SymmetricHNN
     x, y : Tensor of shape (B, M)
-    dt : float
+    dt : float or Tensor of shape (B, 1)
     n_total : int
         Number ``N`` of training transitions (scales the KL).
     objective : {"elbo", "map"}

@@ -1,16 +1,17 @@
-"""Oracle conserved quantities: SO(2), U(n) and SE(2) generators as ``(A, b)``.
+"""Oracle conserved quantities: the paper's U(n) and SE(2) generators, and the exact ground truth.
 
 ``C(x) = 1/2 x^T A x + b^T x``; positive factors are irrelevant (only the
-generated group matters), and the scale follows the public code's convention
-(``A = 2 I`` for the single-oscillator energy, so ``eps ~ U(-1, 1)`` with the
-``pi``-scaled exponential covers the circle exactly twice).
+generated group matters).  The ablation's oracle arm uses
+:func:`oracle_generators`, the orthonormal basis of the true conserved
+subspace (the null space of ``{C, H_true}``), which covers every system.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .systems import HarmonicOscillators, NBody
+from .phase_space import quadratic_from_coordinates
+from .readout import true_conserved_subspace
 
 __all__ = ["unitary_generators", "euclidean_generators", "oracle_generators"]
 
@@ -21,7 +22,7 @@ def _sym(m, i, j, value):
 
 
 def unitary_generators(n: int):
-    """The ``n^2`` generators of ``u(n)`` on ``x = (q, p)`` in ``R^{2n}``.
+    """The ``n^2`` generators of ``u(n)`` on ``x = (q, p)`` in ``R^{2n}`` (unit frequencies).
 
     ``i = j``: ``q_i^2 + p_i^2``; ``i < j``: ``q_i p_j - q_j p_i``;
     ``i > j``: ``q_i q_j + p_i p_j``.  For ``n = 1`` this is SO(2).
@@ -70,11 +71,6 @@ def euclidean_generators(n_bodies: int):
 
 
 def oracle_generators(system):
-    """The paper's oracle symmetry for a system: U(n) for oscillators, SE(2) for 2-D n-body."""
-    if isinstance(system, HarmonicOscillators):
-        if not np.allclose(system.frequencies, 1.0):
-            raise ValueError("the U(n) oracle needs unit frequencies")
-        return unitary_generators(system.n_dof)
-    if isinstance(system, NBody) and system.spatial_dim == 2:
-        return euclidean_generators(system.n_bodies)
-    raise ValueError(f"no oracle symmetry is defined for {type(system).__name__}")
+    """The exact conserved quadratics of ``system`` as ``(A, b)`` (orthonormal coordinates)."""
+    basis = true_conserved_subspace(system).basis
+    return quadratic_from_coordinates(basis, system.dim)

@@ -1,4 +1,4 @@
-"""Hamiltonian systems of the Noether's Razor experiments and their data.
+"""Hamiltonian systems of the Noether's Razor experiments: oscillators (n-body in :mod:`.nbody`).
 
 Phase space is ``x = (q, p)`` with all positions first; for n-body systems the
 positions are ordered body-major, ``q = (q_1x, q_1y, q_2x, ...)``.
@@ -9,15 +9,14 @@ shape ``(n_trajectories, n_steps + 1, M)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.integrate import solve_ivp
 
 from .._utils.validation import check_int, check_real
-from ..core.hamiltonian import symplectic_matrix
+from .phase_space import poisson_matrix
 
-__all__ = ["HamiltonianSystem", "HarmonicOscillators", "NBody", "Splits", "make_splits"]
+__all__ = ["HamiltonianSystem", "QuadraticOscillators", "HarmonicOscillators", "coupled_oscillators",
+           "anisotropic_oscillator"]
 
 
 class HamiltonianSystem:
@@ -43,7 +42,7 @@ class HamiltonianSystem:
 
     def vector_field(self, x) -> np.ndarray:
         """``J grad H(x)`` for states of shape ``(..., M)``."""
-        return self.grad(x) @ symplectic_matrix(self.n_dof).T
+        return self.grad(x) @ poisson_matrix(self.dim).T
 
     def initial_conditions(self, n, *, q_scale=1.0, p_scale=0.5, q_shift=0.0, seed=None) -> np.ndarray:
         """Draw ``q ~ N(q_shift, q_scale^2)``, ``p ~ N(0, p_scale^2)`` i.i.d. per coordinate.
@@ -102,11 +101,51 @@ class HamiltonianSystem:
         return out
 
 
-class HarmonicOscillators(HamiltonianSystem):
+class QuadraticOscillators(HamiltonianSystem):
+    """Linear oscillators ``H = 1/2 |p|^2 + 1/2 q^T K q`` with a symmetric positive definite stiffness ``K``.
+
+    The conserved quadratics are the energies of the normal modes (the
+    eigenvectors of ``K``) and, within each group of equal normal-mode
+    frequencies, the ``u(m)`` that mixes them: ``sum_f m_f^2`` in all.
+
+    Parameters
+    ----------
+    stiffness : array-like of shape (n, n)
+    name : str, optional
+    """
+
+    def __init__(self, stiffness, name=None):
+        k = np.asarray(stiffness, dtype=np.float64)
+        if k.ndim != 2 or k.shape[0] != k.shape[1] or not np.allclose(k, k.T) or not np.all(np.isfinite(k)):
+            raise ValueError(f"stiffness must be a finite symmetric (n, n) matrix, got shape {k.shape}")
+        if np.linalg.eigvalsh(k).min() <= 0:
+            raise ValueError("stiffness must be positive definite (a stable oscillator)")
+        self.stiffness = k
+        self.n_dof = k.shape[0]
+        self.name = name or f"quadratic{self.n_dof}"
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """Normal-mode angular frequencies, ascending."""
+        return np.sqrt(np.linalg.eigvalsh(self.stiffness))
+
+    def hamiltonian(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        q, p = x[..., : self.n_dof], x[..., self.n_dof :]
+        return 0.5 * np.sum(p**2, axis=-1) + 0.5 * np.einsum("...i,ij,...j->...", q, self.stiffness, q)
+
+    def grad(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        q, p = x[..., : self.n_dof], x[..., self.n_dof :]
+        return np.concatenate([q @ self.stiffness, p], axis=-1)
+
+
+class HarmonicOscillators(QuadraticOscillators):
     """``n`` uncoupled oscillators, ``H = 1/2 sum_i (omega_i^2 q_i^2 + p_i^2)``.
 
-    With unit frequencies (the default) the symmetry group is ``U(n)`` and the
-    conserved quadratics span an ``n^2``-dimensional space.
+    With equal frequencies (the default: all ones) the symmetry group is
+    ``U(n)`` (``n^2`` conserved quadratics); pairwise distinct frequencies
+    leave the ``n`` individual energies.
 
     Parameters
     ----------
@@ -116,110 +155,41 @@ class HarmonicOscillators(HamiltonianSystem):
     """
 
     def __init__(self, n=1, frequencies=None):
-        self.n_dof = check_int("n", n, low=1)
-        if frequencies is None:
-            frequencies = np.ones(self.n_dof)
-        w = np.asarray(frequencies, dtype=np.float64).ravel()
-        if w.shape != (self.n_dof,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
-            raise ValueError(f"frequencies must be {self.n_dof} positive finite numbers, got {frequencies!r}")
-        self.frequencies = w
-        self.name = f"nharm{self.n_dof}"
+        n = check_int("n", n, low=1)
+        w = np.ones(n) if frequencies is None else np.asarray(frequencies, dtype=np.float64).ravel()
+        if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise ValueError(f"frequencies must be {n} positive finite numbers, got {frequencies!r}")
+        super().__init__(np.diag(w**2), name=f"nharm{n}")
+        self._omegas = w
 
-    def hamiltonian(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        q, p = x[..., : self.n_dof], x[..., self.n_dof :]
-        return 0.5 * np.sum(self.frequencies**2 * q**2 + p**2, axis=-1)
-
-    def grad(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        q, p = x[..., : self.n_dof], x[..., self.n_dof :]
-        return np.concatenate([self.frequencies**2 * q, p], axis=-1)
+    @property
+    def frequencies(self) -> np.ndarray:
+        """The oscillators' angular frequencies, in the given order."""
+        return self._omegas
 
 
-class NBody(HamiltonianSystem):
-    """Gravitational n-body problem with unit masses, ``G = 1`` and Plummer softening.
+def coupled_oscillators(n=3, coupling=0.5):
+    """A chain of ``n`` unit oscillators with springs ``coupling`` between neighbours.
 
-    ``H = sum_i |p_i|^2 / 2 - sum_{i<j} 1 / sqrt(|q_i - q_j|^2 + softening^2)``.
-
-    Parameters
-    ----------
-    dim : int, default=2
-        Spatial dimension.
-    n_bodies : int, default=3
-    softening : float, default=1.0
+    ``K = I + coupling * L`` with ``L`` the path-graph Laplacian: the normal
+    modes are delocalised and their frequencies distinct, so the ``n``
+    normal-mode energies (not the individual ones) are conserved.
     """
-
-    def __init__(self, dim=2, n_bodies=3, softening=1.0):
-        self.spatial_dim = check_int("dim", dim, low=1)
-        self.n_bodies = check_int("n_bodies", n_bodies, low=2)
-        self.softening = check_real("softening", softening, low=0.0, strict=True)
-        self.n_dof = self.spatial_dim * self.n_bodies
-        self.name = f"nbody{self.spatial_dim}d{self.n_bodies}b"
-
-    def _positions(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        q = x[..., : self.n_dof].reshape(x.shape[:-1] + (self.n_bodies, self.spatial_dim))
-        return x, q
-
-    def hamiltonian(self, x):
-        x, q = self._positions(x)
-        kinetic = 0.5 * np.sum(x[..., self.n_dof :] ** 2, axis=-1)
-        diff = q[..., :, None, :] - q[..., None, :, :]
-        inv = 1.0 / np.sqrt(np.sum(diff**2, axis=-1) + self.softening**2)
-        iu = np.triu_indices(self.n_bodies, k=1)
-        return kinetic - np.sum(inv[..., iu[0], iu[1]], axis=-1)
-
-    def grad(self, x):
-        x, q = self._positions(x)
-        diff = q[..., :, None, :] - q[..., None, :, :]  # q_i - q_j
-        r2 = np.sum(diff**2, axis=-1) + self.softening**2
-        force = np.sum(diff * r2[..., None] ** -1.5, axis=-2)  # dV/dq_i with V = -sum 1/r
-        dq = force.reshape(x.shape[:-1] + (self.n_dof,))
-        return np.concatenate([dq, x[..., self.n_dof :]], axis=-1)
+    n = check_int("n", n, low=2)
+    coupling = check_real("coupling", coupling, low=0.0, strict=True)
+    lap = np.diag(np.r_[1.0, 2.0 * np.ones(n - 2), 1.0]) - np.eye(n, k=1) - np.eye(n, k=-1)
+    return QuadraticOscillators(np.eye(n) + coupling * lap, name=f"coupled{n}")
 
 
-@dataclass(frozen=True)
-class Splits:
-    """Train and test trajectories of one system, each ``(n, T + 1, M)``."""
+def anisotropic_oscillator(frequencies=(1.0, 1.6), angle=np.pi / 6):
+    """One particle in a plane, ``H = 1/2 |p|^2 + 1/2 q^T R diag(omega^2) R^T q`` (axes turned by ``angle``).
 
-    train: np.ndarray
-    test: np.ndarray
-    test_wider: np.ndarray
-    test_moved: np.ndarray
-    dt: float
-
-    def tests(self) -> dict:
-        """The three test sets by name."""
-        return {"test": self.test, "test_wider": self.test_wider, "test_moved": self.test_moved}
-
-
-def make_splits(
-    system: HamiltonianSystem,
-    *,
-    n_train=7,
-    n_train_steps=4,
-    n_test=100,
-    n_test_steps=20,
-    dt=0.2,
-    seed=0,
-) -> Splits:
-    """Train / test / test_wider / test_moved data with independent seeds.
-
-    Training states start from ``q ~ N(0, 1)``, ``p ~ N(0, 0.5^2)``; the test
-    sets use ``p_scale = 0.2`` with ``q_scale = 1`` (``test``), ``q_scale = 3``
-    (``test_wider``) and positions shifted by ``+1`` (``test_moved``).  Each
-    split draws from its own child of ``numpy.random.SeedSequence(seed)``.
+    Distinct frequencies: the energies along the two principal axes are
+    conserved, the angular momentum is not.
     """
-    seeds = np.random.SeedSequence(seed).spawn(4)
-    rngs = [np.random.default_rng(s) for s in seeds]
-    x_train = system.initial_conditions(n_train, q_scale=1.0, p_scale=0.5, seed=rngs[0])
-    x_test = system.initial_conditions(n_test, q_scale=1.0, p_scale=0.2, seed=rngs[1])
-    x_wide = system.initial_conditions(n_test, q_scale=3.0, p_scale=0.2, seed=rngs[2])
-    x_moved = system.initial_conditions(n_test, q_scale=1.0, p_scale=0.2, q_shift=1.0, seed=rngs[3])
-    return Splits(
-        train=system.trajectories(x_train, n_train_steps, dt),
-        test=system.trajectories(x_test, n_test_steps, dt),
-        test_wider=system.trajectories(x_wide, n_test_steps, dt),
-        test_moved=system.trajectories(x_moved, n_test_steps, dt),
-        dt=float(dt),
-    )
+    w = np.asarray(frequencies, dtype=np.float64)
+    c, s = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, -s], [s, c]])
+    return QuadraticOscillators(rot @ np.diag(w**2) @ rot.T, name="aniso2d")
+
+
