@@ -301,7 +301,8 @@ class VariationalEmbedding(BaseVariationalEmbedding):
             self.objective_ = objective.evaluate(z_val) if has_lp else float("nan")
             self.n_iter_ = max(1, int(n_iter))
             self.noise_variance_ = float(info["noise_variance"]) if "noise_variance" in info else (
-                residual_noise_variance(module, self.prior_, Xs[core], self.bandwidth_, seed=seed, **opts))
+                residual_noise_variance(module, self.prior_, Xs[core], self.bandwidth_, seed=seed,
+                                        starts=self._local_starts if self.codes_ is not None else None, **opts))
         self.fit_time_ = time.perf_counter() - t0
         if self.verbose:
             print(f"[VariationalEmbedding] {X.shape[0]} x {X.shape[1]} -> d={d} on {self.device_} (init "
