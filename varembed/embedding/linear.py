@@ -28,18 +28,16 @@ import torch
 from sklearn.base import _fit_context
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.extmath import svd_flip
+from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import validate_data
 
 from .._utils.device import resolve_device, resolve_dtype
 from .._utils.random import numpy_generator, resolve_seed, spawn_seeds
 from ._base import BaseVariationalEmbedding
-from .affine import affine_residual_gaussian
-from .densities import BANDWIDTH_RULES, DENSITY_NAMES, Density, GaussianDensity
-from .functional import EmbeddingFunctional
-from .linear_fit import FLOOR_RTOL as _FLOOR_RTOL, fit_linear
-from .linear_gaussian import _grassmann_cost, reduced_metric, solve_gaussian  # noqa: F401  (re-exported)
-from .maps import SmoothMLPMap
+from .densities import BANDWIDTH_RULES, DENSITY_NAMES, Density
+from .linear_fit import fit_linear
+from .linear_gaussian import _grassmann_cost, fit_gaussian, reduced_metric, solve_gaussian  # noqa: F401
+from .moments import StreamingMoments, chunked_moments
 from .priors import PRIORS, make_prior
 from .riemannian import SOLVERS
 
@@ -139,6 +137,9 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
 
     Attributes
     ----------
+    moments_ : StreamingMoments
+        ``density="gaussian"``: count, mean and scatter of the data seen
+        (what ``partial_fit`` updates).
     components_ : ndarray of shape (n_components, n_features)
         Orthonormal principal axes of ``W W^T`` in the data space, ordered by
         decreasing scale, with scikit-learn's sign convention (largest entry
@@ -284,60 +285,59 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
         d = int(self.n_components)
         prior = make_prior(self.prior, d, float(self.prior_scale))
         lam = float(self.continuity)
-        if isinstance(self.density, str) and self.density == "gaussian":
-            self._fit_gaussian(X, prior, lam)
+        if self._gaussian():
+            self.moments_ = chunked_moments(X)  # chunked: a memmap is read, never copied
+            self._fit_gaussian(self.moments_, prior, lam)
         else:
+            self.__dict__.pop("moments_", None)
             with self._threads():
                 self._fit_density(X, prior, lam)
         self.fit_time_ = time.perf_counter() - t0
         return self
 
-    def _fit_gaussian(self, X, prior, lam):
-        """The exact Grassmann solution (PCA); see :mod:`.linear_gaussian`."""
-        n_samples, n_features = X.shape
-        d = prior.dim
-        mean = X.mean(axis=0)
-        xc = X - mean
-        s = xc.T @ xc / (n_samples - 1)
-        s = 0.5 * (s + s.T)
-        trace = float(np.trace(s))
-        tiny = _FLOOR_RTOL * trace / n_features if trace > 0 else 1.0
+    def _gaussian(self) -> bool:
+        return isinstance(self.density, str) and self.density == "gaussian"
 
-        frame0, _ = np.linalg.qr(numpy_generator(self.random_state).standard_normal((n_features, d)))
-        if d == n_features:  # Gr(D, D) is a single point: nothing to optimise
-            noise, n_iter, frame, cov = tiny, 0, np.eye(n_features), s + tiny * np.eye(n_features)
-        else:
-            frame, noise, cov, n_iter = solve_gaussian(s, frame0, prior.variance, lam, tiny, n_samples, solver=self.solver,
-                                                        max_iter=self.max_iter, tol=self.tol, verbose=self.verbose)
+    @available_if(lambda est: est._gaussian())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Update the fit with a chunk of rows (``density="gaussian"`` only).
 
-        # Gauge: rotate to principal axes (eigenvectors of V^T M V), decreasing scale.
-        k = reduced_metric(frame, cov, prior.variance, lam)
-        m, rot = np.linalg.eigh(k)  # ascending metric eigenvalues = descending scales
-        components = (frame @ rot).T
-        _, components = svd_flip(np.zeros((1, d)), components, u_based_decision=False)
-        self.components_ = components
-        self.scales_ = 1.0 / np.sqrt(m)
-        self.embedding_matrix_ = components.T * self.scales_
-        self.mean_ = mean
-        self.covariance_ = cov
-        # Ritz values of C on the subspace (C^{-1} restricted, inverted).
-        ck = reduced_metric(components.T, cov, 1.0, 0.0)
-        self.explained_variance_ = 1.0 / np.diag(ck)
-        self.noise_variance_ = float(noise)
-        self.n_iter_ = n_iter
-        self.dtype_, self.device_ = torch.float64, torch.device("cpu")
-        self.prior_ = prior
-        self.density_ = GaussianDensity(torch.as_tensor(mean), torch.as_tensor(cov), n_samples=n_samples)
-        self.map_ = SmoothMLPMap(d, n_features, (), weight=torch.as_tensor(self.embedding_matrix_),
-                                 bias=torch.as_tensor(mean)).requires_grad_(False)
-        self.objective_ = float(EmbeddingFunctional(prior, self.density_, lam).affine_gaussian(
-            torch.as_tensor(self.embedding_matrix_), torch.as_tensor(mean)))
-        self.bandwidth_ = float(np.sqrt(noise))
-        self.affine_residual_ = affine_residual_gaussian(
-            torch.as_tensor(self.embedding_matrix_), torch.as_tensor(mean), torch.as_tensor(mean),
-            torch.as_tensor(cov), prior.variances, lam)
-        self.restart_objectives_, self.best_restart_ = [self.objective_], 0
-        self._rotation = None
+        The data enter only through streaming moments (count, mean, centred
+        scatter; :mod:`.moments`), so a data set too large for memory can be
+        fitted chunk by chunk: the result equals ``fit`` on all rows (to
+        round-off, subspace angle below 1e-10).  ``fit`` also reads a NumPy
+        memmap in chunks without copying it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        self : LinearVariationalEmbedding
+        """
+        t0 = time.perf_counter()
+        first = not hasattr(self, "moments_")
+        X = validate_data(self, X, reset=first, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        if int(self.n_components) > X.shape[1]:
+            raise ValueError(f"n_components={self.n_components} must be <= n_features={X.shape[1]}")
+        if first:
+            self.moments_ = StreamingMoments(X.shape[1])
+        self.moments_.update(X)
+        if self.moments_.n >= 2:
+            prior = make_prior(self.prior, int(self.n_components), float(self.prior_scale))
+            self._fit_gaussian(self.moments_, prior, float(self.continuity))
+        self.fit_time_ = time.perf_counter() - t0
+        return self
+
+    def _fit_gaussian(self, moments, prior, lam):
+        """The exact Grassmann solution (PCA) from the data's moments; see :mod:`.linear_gaussian`."""
+        frame0, _ = np.linalg.qr(numpy_generator(self.random_state).standard_normal((moments.mean.shape[0], prior.dim)))
+        for key, value in fit_gaussian(moments, prior, lam, frame0, solver=self.solver, max_iter=self.max_iter,
+                                       tol=self.tol, verbose=self.verbose).items():
+            setattr(self, key, value)
 
     def _fit_density(self, X, prior, lam):
         """Stiefel optimisation of the chosen objective (see :mod:`.linear_fit`)."""

@@ -36,10 +36,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 from pymanopt.manifolds import Grassmann
+from sklearn.utils.extmath import svd_flip
 
+from .affine import affine_residual_gaussian
+from .densities import GaussianDensity
+from .functional import EmbeddingFunctional
+from .linear_fit import FLOOR_RTOL
+from .maps import SmoothMLPMap
 from .riemannian import minimize_on_manifold
 
-__all__ = ["solve_gaussian", "reduced_metric"]
+__all__ = ["fit_gaussian", "solve_gaussian", "reduced_metric"]
 
 
 def _grassmann_cost(cov: np.ndarray, prior_variance: float, continuity: float):
@@ -116,3 +122,38 @@ def solve_gaussian(s, frame0, prior_variance, lam, tiny, n_samples, *, solver, m
             )
     return res2.point, noise, cov, res1.n_iter + res2.n_iter
 
+
+
+def fit_gaussian(moments, prior, lam, frame0, *, solver, max_iter, tol, verbose) -> dict:
+    """The fitted attributes of the Gaussian case from the data's moments (:class:`.moments.StreamingMoments`)."""
+    n_samples, n_features = moments.n, moments.mean.shape[0]
+    d = prior.dim
+    mean, s = moments.mean.copy(), moments.covariance()
+    trace = float(np.trace(s))
+    tiny = FLOOR_RTOL * trace / n_features if trace > 0 else 1.0
+    if d == n_features:  # Gr(D, D) is a single point: nothing to optimise
+        noise, n_iter, frame, cov = tiny, 0, np.eye(n_features), s + tiny * np.eye(n_features)
+    else:
+        frame, noise, cov, n_iter = solve_gaussian(s, frame0, prior.variance, lam, tiny, n_samples, solver=solver,
+                                                    max_iter=max_iter, tol=tol, verbose=verbose)
+    # Gauge: rotate to principal axes (eigenvectors of V^T M V), decreasing scale.
+    m, rot = np.linalg.eigh(reduced_metric(frame, cov, prior.variance, lam))  # ascending = descending scales
+    _, components = svd_flip(np.zeros((1, d)), (frame @ rot).T, u_based_decision=False)
+    scales = 1.0 / np.sqrt(m)
+    weight = components.T * scales
+    density = GaussianDensity(torch.as_tensor(mean), torch.as_tensor(cov), n_samples=n_samples)
+    objective = float(EmbeddingFunctional(prior, density, lam).affine_gaussian(torch.as_tensor(weight),
+                                                                               torch.as_tensor(mean)))
+    return dict(
+        components_=components, scales_=scales, embedding_matrix_=weight, mean_=mean, covariance_=cov,
+        # Ritz values of C on the subspace (C^{-1} restricted, inverted)
+        explained_variance_=1.0 / np.diag(reduced_metric(components.T, cov, 1.0, 0.0)),
+        noise_variance_=float(noise), n_iter_=n_iter, dtype_=torch.float64, device_=torch.device("cpu"),
+        prior_=prior, density_=density,
+        map_=SmoothMLPMap(d, n_features, (), weight=torch.as_tensor(weight),
+                          bias=torch.as_tensor(mean)).requires_grad_(False),
+        objective_=objective, bandwidth_=float(np.sqrt(noise)),
+        affine_residual_=affine_residual_gaussian(torch.as_tensor(weight), torch.as_tensor(mean),
+                                                  torch.as_tensor(mean), torch.as_tensor(cov), prior.variances, lam),
+        restart_objectives_=[objective], best_restart_=0, _rotation=None,
+    )
