@@ -45,6 +45,8 @@ import torch
 __all__ = ["project", "tube_log_likelihood"]
 
 
+#: A search stops when a step changes the energy by less than this (relative): nothing left to resolve.
+ENERGY_RTOL = 1e-12
 #: Centres of a mixture prior kept per search (nearest to its start): the search is local.
 LOCAL_CENTRES = 32
 
@@ -119,7 +121,9 @@ def _lm(module, prior, terms, x, z, inv_s2, n_iter, tol):
         energy[idx] = torch.where(accept, e_new, ea)
         da = torch.where(accept, (da / 3.0).clamp_min(1e-12), da * 4.0)
         damping[idx] = da
-        keep = ~((accept & small) | (da >= 1e12))
+        # converged: an accepted small step, or no energy change left to resolve (a rejected step at the minimum)
+        flat = (e_new - ea).abs() <= ENERGY_RTOL * (1.0 + ea.abs())
+        keep = ~((accept & small) | flat | (da >= 1e12))
         idx = idx[keep]
     return z, energy
 
