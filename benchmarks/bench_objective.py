@@ -132,6 +132,16 @@ def bench(dim, *, d=2, batch=1024, device="cpu", dtype=torch.float64, repeat=5, 
         out.weight.copy_(torch.randn(out.weight.shape, generator=gen, dtype=torch.float64).to(out.weight) * 0.05)
     if density == "normal":
         density = ref_density = StandardNormal(dim)
+    elif density in ("gaussian", "kde", "gmm"):  # the estimators' densities, fitted to 2000 random points
+        import numpy as np
+
+        from varembed.embedding.densities import make_density
+
+        data = np.random.default_rng(0).normal(size=(2000, dim))
+        density, _ = make_density(density, data, n_components=d, bandwidth="auto", kde_neighbors=None,
+                                  data_mean=np.zeros(dim), data_scale=np.ones(dim), random_state=0,
+                                  dtype=dtype, device=device)
+        ref_density = density
     else:  # 100 mixture centres, sigma = 0.1 (Figure 1): KDE with score backward vs the paper's loop
         from varembed.embedding.densities import GaussianKDE
 
