@@ -32,10 +32,6 @@ import torch
 
 __all__ = ["WeakResidual", "weak_residual", "WEAK_DEGREE"]
 
-#: Highest degree of the latent monomials of the test fields.
-WEAK_DEGREE = 2
-
-
 @dataclass(frozen=True)
 class WeakResidual:
     """The residual's components along the orthonormal test fields ``e_a h_m``.
@@ -58,6 +54,10 @@ class WeakResidual:
     def max(self) -> float:
         """Same as ``rho`` (kept for reading as "the" weak residual)."""
         return self.rho
+
+
+#: Highest degree of the latent monomials of the test fields.
+WEAK_DEGREE = 2
 
 
 def _product(z: torch.Tensor, idx) -> torch.Tensor:

@@ -311,12 +311,15 @@ class LinearVariationalEmbedding(BaseVariationalEmbedding):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
+        X : array-like of shape (n_chunk, n_features)
+            The next rows (any number, 1 or more).
+        y : None
+            Ignored (scikit-learn API).
 
         Returns
         -------
         self : LinearVariationalEmbedding
+            Fitted on every row seen so far.
         """
         t0 = time.perf_counter()
         first = not hasattr(self, "moments_")

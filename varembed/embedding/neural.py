@@ -18,15 +18,15 @@ from .._utils.device import resolve_device, resolve_dtype
 from .._utils.random import resolve_seed, spawn_seeds, torch_generator
 from .._utils.threads import torch_threads
 from ._base import BaseVariationalEmbedding
-from .coreset import StartIndex, choose_coreset, coreset_error, coreset_size
-from .densities import BANDWIDTH_RULES, DENSITY_NAMES, Density, make_density
+from .coreset import StartIndex, choose_coreset, coreset_size
+from .densities import BANDWIDTH_RULES, DENSITY_NAMES, Density
 from .functional import EmbeddingFunctional, jitter_for
 from .inference import project
-from .init import initial_codes, initial_map, normalised_codes, pca_codes
 from .maps import fix_gauge
 from .noise import residual_noise_variance
 from .priors import PRIORS
-from .stages import AUTO_SMOOTHNESS, AUTO_SMOOTHNESS_MIN_DIM, anchor_term, check_params, fitted_prior, standardization
+from .stages import (AUTO_SMOOTHNESS, AUTO_SMOOTHNESS_MIN_DIM, anchor_term, check_params, density_stage, standardization,
+                     start_stage, summary_line)
 from .training import SCHEDULES, TrainingObjective, polish_lbfgs, train_adam
 
 __all__ = ["VariationalEmbedding"]
@@ -264,29 +264,9 @@ class VariationalEmbedding(BaseVariationalEmbedding):
             self.mean_, self.scale_ = standardization(self.standardize, X)
             Xs = (X - self.mean_) / self.scale_
             core = choose_coreset(len(Xs), coreset_size(self.max_centres, *Xs.shape, d), core_seed)
-            self.coreset_ = torch.as_tensor(Xs[core], **opts)
-            self.density_, info = make_density(
-                self.density, Xs[core], n_components=d, bandwidth=self.bandwidth, kde_neighbors=self.kde_neighbors,
-                data_mean=self.mean_, data_scale=self.scale_, random_state=seed, **opts)
-            self.bandwidth_ = float(info["bandwidth"])
-            self.coreset_error_ = (coreset_error(Xs, core, self.coreset_, self.bandwidth_, core_seed)
-                                   if len(core) < len(Xs) and self.density == "kde" else 0.0)
-            init = self.init if isinstance(self.init, str) else self._init_rows(core, len(Xs))
-            codes, self.init_kind_ = initial_codes(init, Xs[core], d, n_neighbors=int(self.n_neighbors), seed=seed)
-            start_codes = codes is not None
-            if codes is None and (self.prior == "codes" or float(self.anchor) > 0):
-                codes = pca_codes(Xs[core], d)  # a linear or random map still needs codes for the prior / anchor
-            codes = None if codes is None else normalised_codes(codes)
-            self.prior_ = fitted_prior(self.prior, self.prior_scale, d, codes, **opts)
+            info = density_stage(self, Xs, core, seed, core_seed, opts)
             gen = torch_generator(train_seed, self.device_)
-            linear_on_codes = isinstance(self.init, str) and self.init == "linear" and self.prior_.name == "codes"
-            module = initial_map(self.init, codes if (start_codes or linear_on_codes) else None, Xs[core],
-                                 self.prior_, hidden=hidden, activation=self.activation,
-                                 continuity=float(self.continuity), keep_aspect=self._keep_aspect(),
-                                 max_iter=int(self.max_iter), learning_rate=float(self.learning_rate), seed=seed,
-                                 generator=gen, fit_residual=start_codes, **opts)
-            self.codes_ = None if codes is None else torch.as_tensor(codes, **opts)
-            self._initial_state = copy.deepcopy(module.state_dict())
+            module, codes = start_stage(self, Xs, core, hidden, seed, gen, opts)
             self.anchor_ = anchor_term(self, self.prior_, codes, module, self.coreset_, **opts)
             self.anchor_noise_ = float(np.sqrt(self.anchor_.noise_variance)) if self.anchor_ else float("nan")
             self.smoothness_ = self._resolved_smoothness(d)
@@ -305,22 +285,10 @@ class VariationalEmbedding(BaseVariationalEmbedding):
                                         starts=self._local_starts if self.codes_ is not None else None, **opts))
         self.fit_time_ = time.perf_counter() - t0
         if self.verbose:
-            print(f"[VariationalEmbedding] {X.shape[0]} x {X.shape[1]} -> d={d} on {self.device_} (init "
-                  f"{self.init_kind_}, coreset {len(core)}): objective {self.initial_objective_:.4f} -> "
-                  f"{self.objective_:.4f} in {self.n_iter_} iterations "
-                  f"({'converged' if self.converged_ else 'max_iter reached'}), {self.fit_time_:.1f} s")
+            print(summary_line(self, X.shape, len(core)))
         return self
 
     # -------------------------------------------------------------- fit stages
-    def _init_rows(self, core, n: int):
-        codes = np.asarray(self.init, dtype=np.float64)
-        if codes.shape[0] != n:
-            raise ValueError(f"init has {codes.shape[0]} rows but X has {n} samples")
-        return codes[core]
-
-    def _keep_aspect(self) -> bool:
-        return isinstance(self.prior_scale, str) and self.prior in ("gaussian", "codes")
-
     def _step_work(self, n_features: int, hidden) -> float:
         """Rough floating-point operations of one training step (for the thread count)."""
         widths = (int(self.n_components),) + tuple(hidden) + (n_features,)

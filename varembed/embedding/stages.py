@@ -8,18 +8,22 @@ decisions of the stages that are bookkeeping rather than mathematics.
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral
 
 import numpy as np
 import torch
 
 from .code_prior import CodesPrior
+from .coreset import coreset_error
+from .densities import make_density
 from .functional import AnchorTerm
-from .init import normalised_codes, regression_residual
+from .init import initial_codes, initial_map, normalised_codes, pca_codes, regression_residual
 from .maps import get_activation
 from .priors import GaussianPrior, make_prior
 
-__all__ = ["check_params", "standardization", "codes_bandwidth", "fitted_prior", "anchor_term",
+__all__ = ["check_params", "standardization", "codes_bandwidth", "fitted_prior", "anchor_term", "density_stage",
+           "start_stage", "summary_line",
            "AUTO_SMOOTHNESS", "AUTO_SMOOTHNESS_MIN_DIM"]
 
 #: ``smoothness="auto"``: the bending weight of the paper's functional (``anchor=0``) above
@@ -101,3 +105,56 @@ def anchor_term(est, prior, codes, module, X_core: torch.Tensor, *, dtype, devic
     else:
         noise = float(est.anchor_noise) ** 2
     return AnchorTerm(float(est.anchor), noise, X_core, kernel)
+
+
+def density_stage(est, Xs: np.ndarray, core: np.ndarray, seed: int, core_seed: int, opts) -> dict:
+    """Coreset and data density: sets ``coreset_``, ``density_``, ``bandwidth_``, ``coreset_error_``."""
+    d = int(est.n_components)
+    est.coreset_ = torch.as_tensor(Xs[core], **opts)
+    est.density_, info = make_density(
+        est.density, Xs[core], n_components=d, bandwidth=est.bandwidth, kde_neighbors=est.kde_neighbors,
+        data_mean=est.mean_, data_scale=est.scale_, random_state=seed, **opts)
+    est.bandwidth_ = float(info["bandwidth"])
+    subsampled = len(core) < len(Xs) and isinstance(est.density, str) and est.density == "kde"
+    est.coreset_error_ = coreset_error(Xs, core, est.coreset_, est.bandwidth_, core_seed) if subsampled else 0.0
+    return info
+
+
+def _init_rows(init, core: np.ndarray, n: int) -> np.ndarray:
+    codes = np.asarray(init, dtype=np.float64)
+    if codes.shape[0] != n:
+        raise ValueError(f"init has {codes.shape[0]} rows but X has {n} samples")
+    return codes[core]
+
+
+def start_stage(est, Xs: np.ndarray, core: np.ndarray, hidden, seed: int, gen, opts):
+    """Codes, prior and initial map: sets ``init_kind_``, ``prior_``, ``codes_``; returns ``(map, codes)``.
+
+    A linear or random start has no layout codes; the codes prior and the
+    anchor then use principal-component codes.
+    """
+    d, X = int(est.n_components), Xs[core]
+    init = est.init if isinstance(est.init, str) else _init_rows(est.init, core, len(Xs))
+    codes, est.init_kind_ = initial_codes(init, X, d, n_neighbors=int(est.n_neighbors), seed=seed)
+    start_codes = codes is not None
+    if codes is None and (est.prior == "codes" or float(est.anchor) > 0):
+        codes = pca_codes(X, d)
+    codes = None if codes is None else normalised_codes(codes)
+    est.prior_ = fitted_prior(est.prior, est.prior_scale, d, codes, **opts)
+    linear_on_codes = isinstance(est.init, str) and est.init == "linear" and est.prior_.name == "codes"
+    keep_aspect = isinstance(est.prior_scale, str) and est.prior in ("gaussian", "codes")
+    module = initial_map(est.init, codes if (start_codes or linear_on_codes) else None, X, est.prior_,
+                         hidden=hidden, activation=est.activation, continuity=float(est.continuity),
+                         keep_aspect=keep_aspect, max_iter=int(est.max_iter), learning_rate=float(est.learning_rate),
+                         seed=seed, generator=gen, fit_residual=start_codes, **opts)
+    est.codes_ = None if codes is None else torch.as_tensor(codes, **opts)
+    est._initial_state = copy.deepcopy(module.state_dict())
+    return module, codes
+
+
+def summary_line(est, shape, n_core: int) -> str:
+    """The closing line of a verbose fit."""
+    return (f"[VariationalEmbedding] {shape[0]} x {shape[1]} -> d={est.n_components} on {est.device_} (init "
+            f"{est.init_kind_}, coreset {n_core}): objective {est.initial_objective_:.4f} -> {est.objective_:.4f} "
+            f"in {est.n_iter_} iterations ({'converged' if est.converged_ else 'max_iter reached'}), "
+            f"{est.fit_time_:.1f} s")
