@@ -40,7 +40,11 @@ html_theme_options = {"navigation_with_keys": False}
 # VAREMBED_GALLERY_PATTERN, a regular expression on the path; VAREMBED_GALLERY_RUN=False
 # skips execution).  VAREMBED_DOCS_FAST=1 (set by the docs test) asks the examples for
 # their reduced size so the build stays time-bounded.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from figure_check import CheckedMatplotlibScraper  # noqa: E402
+
 sphinx_gallery_conf = {
+    "image_scrapers": (CheckedMatplotlibScraper(),),
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": os.environ.get("VAREMBED_GALLERY_PATTERN", r"\.py$"),

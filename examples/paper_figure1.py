@@ -77,9 +77,12 @@ def main(argv=None):
         grid = torch.as_tensor(np.c_[gx.ravel(), gy.ravel()])
         with torch.no_grad():
             logp = emb.density_.log_prob(grid).numpy().reshape(gx.shape)
-        ax.contourf(gx, gy, np.exp(logp), levels=30, cmap="Greys")
-        ax.plot(st["phi"][:, 0], st["phi"][:, 1], "r-", lw=1.2)
+        shade = ax.contourf(gx, gy, np.exp(logp), levels=30, cmap="Greys")
+        ax.plot(st["phi"][:, 0], st["phi"][:, 1], "r-", lw=1.2, label=r"fitted curve $\phi(z)$")
         ax.set_aspect("equal")
+        ax.set_xlabel("$x_1$")
+        ax.set_ylabel("$x_2$")
+        ax.legend(loc="lower right", fontsize=8)
         msg = (f"{kind}: length {st['length']:.2f} (theory {2 / math.sqrt(2 * lam):.2f}), median speed "
                f"{np.median(st['speed']):.2f}, objective {emb.objective_:.4f}, {dt:.0f} s")
         if kind == "circle":
@@ -88,6 +91,7 @@ def main(argv=None):
         ax.set_title(f"{kind}  (F = {emb.objective_:.3f})")
     fig.suptitle(r"Optimal 1-D embeddings, uniform prior on [-1, 1], $\lambda = 10^{-2}$, $\sigma = 0.1$")
     fig.tight_layout()
+    fig.colorbar(shade, ax=axes, label="data density p(x)", shrink=0.7)
     fig.savefig(args.out, dpi=110)
     print(f"wrote {args.out}")
 

@@ -38,7 +38,8 @@ for ax, (a1, a2) in zip(axes, [(2.0, 2.0), (4.0, 1.0)]):
     print(f"a1={a1}, a2={a2}: max|j| = {np.abs(cur.current).max():.3f}, "
           f"max|div j| / max|q z1 z2| = {np.abs(source).max():.3e}, "
           f"off-shell identity residual {np.abs(cur.identity_residual).max():.1e}")
-    ax.quiver(grid[:, 0], grid[:, 1], cur.current[:, 0], cur.current[:, 1], cur.divergence, cmap="coolwarm")
+    arrows = ax.quiver(grid[:, 0], grid[:, 1], cur.current[:, 0], cur.current[:, 1], cur.divergence, cmap="coolwarm")
+    fig.colorbar(arrows, ax=ax, label="div j (0 where the current is conserved)")
     ax.set_title(f"a1 = {a1}, a2 = {a2}: current j(z), colour = div j")
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")

@@ -36,12 +36,16 @@ print(f"max relative error of s_k^2 against the closed form: {np.abs(fitted / cl
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 Z = emb.transform(X)
-axes[0].scatter(Z[:, 0], Z[:, 1], c=y, s=5, cmap="Spectral")
+points = axes[0].scatter(Z[:, 0], Z[:, 1], c=y, s=5, cmap="Spectral")
+axes[0].set_xlabel("latent code $z_1$ (whitened PC 1)")
+axes[0].set_ylabel("latent code $z_2$ (whitened PC 2)")
+fig.colorbar(points, ax=axes[0], label="digit class")
 axes[0].set_title(f"latent codes (angle to PCA {angle:.0e} rad)")
 for k in range(2):
     axes[1].loglog(lams, fitted[:, k], "o", label=f"fitted $s_{k + 1}^2$")
     axes[1].loglog(lams, closed[:, k], "-", color="grey")
 axes[1].set_xlabel("continuity $\\lambda$")
+axes[1].set_ylabel("latent scale $s_k^2$")
 axes[1].set_title("shrinkage: fitted (dots) vs closed form (lines)")
 axes[1].legend()
 fig.tight_layout()

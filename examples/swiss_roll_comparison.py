@@ -57,9 +57,12 @@ for row, (dname, (X, truth, color)) in enumerate(data.items()):
         rho = spearmanr(pdist(Z[sub]), pdist(truth[sub])).statistic
         print(f"{dname:10s} {mname:22s} fit {elapsed:6.1f} s  trust {trust:.4f}  geodesic Spearman {rho:.3f}")
         ax = axes[row, col]
-        ax.scatter(Z[:, 0], Z[:, 1], c=color, s=3, cmap="Spectral")
+        points = ax.scatter(Z[:, 0], Z[:, 1], c=color, s=3, cmap="Spectral")
+        ax.set_xlabel("embedding 1")
+        ax.set_ylabel("embedding 2")
         ax.set_title(f"{dname}: {mname}\ntrust {trust:.3f}, Spearman {rho:.2f}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
 fig.tight_layout()
+fig.colorbar(points, ax=axes, label="position along the manifold (roll angle / S-curve parameter)", shrink=0.6)
 fig.savefig("swiss_roll_comparison.png", dpi=90)
