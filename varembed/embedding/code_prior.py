@@ -133,9 +133,10 @@ class CodesPrior(DensityPrior):
     def nearest(self, z: torch.Tensor, k: int, chunk: int = 4096) -> torch.Tensor:
         """Indices ``(n, k)`` of the ``k`` codes nearest each row of ``z`` (chunked)."""
         k = min(int(k), self.codes.shape[0])
-        parts = [torch.topk(self.density._logits(self._own(z[i : i + chunk])), k, dim=-1).indices
-                 for i in range(0, z.shape[0], chunk)]
-        return torch.cat(parts) if parts else torch.zeros((0, k), dtype=torch.long, device=z.device)
+        if z.shape[0] == 0:
+            return torch.zeros((0, k), dtype=torch.long, device=z.device)
+        return torch.cat([self.density.nearest_centres(self._own(z[i : i + chunk]), k)
+                          for i in range(0, z.shape[0], chunk)]).to(z.device)
 
     def neg_log_prob_terms(self, z: torch.Tensor, neighbours=None):
         """``(-log q, -grad log q, PSD part of -hess log q)`` on a batch ``(n, d)``: the posterior-mode search's terms.

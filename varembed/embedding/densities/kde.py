@@ -99,13 +99,21 @@ class GaussianKDE(Density):
 
     # ------------------------------------------------------------ fast batched
     def _neighbours(self, x: torch.Tensor) -> torch.Tensor:
-        k = self.n_neighbors
+        return self.nearest_centres(x, self.n_neighbors)
+
+    def nearest_centres(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        """Indices ``(n, k)`` of the ``k`` centres nearest each row of ``x``.
+
+        On the CPU a tree over the centres (built once, ``O(log m)`` per
+        query); on other devices one distance matmul.
+        """
+        k = int(min(k, self.centres.shape[0]))
         if x.device.type == "cpu":
             if self._tree is None:
                 from sklearn.neighbors import NearestNeighbors
 
-                self._tree = NearestNeighbors(n_neighbors=k).fit(self.centres.detach().cpu().numpy())
-            idx = self._tree.kneighbors(x.detach().cpu().numpy(), return_distance=False)
+                self._tree = NearestNeighbors().fit(self.centres.detach().cpu().numpy())
+            idx = self._tree.kneighbors(x.detach().cpu().numpy(), n_neighbors=k, return_distance=False)
             return torch.as_tensor(idx, device=x.device)
         d2 = -self._logits(x)
         return torch.topk(d2, k, dim=-1, largest=False).indices
