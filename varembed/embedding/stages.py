@@ -115,6 +115,9 @@ def density_stage(est, Xs: np.ndarray, core: np.ndarray, seed: int, core_seed: i
         est.density, Xs[core], n_components=d, bandwidth=est.bandwidth, kde_neighbors=est.kde_neighbors,
         data_mean=est.mean_, data_scale=est.scale_, random_state=seed, **opts)
     est.bandwidth_ = float(info["bandwidth"])
+    centres = getattr(est.density_, "centres", None)
+    if isinstance(centres, torch.Tensor) and centres.shape == est.coreset_.shape and torch.equal(centres, est.coreset_):
+        est.coreset_ = centres  # one tensor: the fitted model stores the coreset once
     subsampled = len(core) < len(Xs) and isinstance(est.density, str) and est.density == "kde"
     est.coreset_error_ = coreset_error(Xs, core, est.coreset_, est.bandwidth_, core_seed) if subsampled else 0.0
     return info

@@ -175,4 +175,10 @@ class GaussianKDE(Density):
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_tree"] = None
+        for derived in ("_scaled_t", "_half_sq_scaled"):  # recomputed on load: a pickle holds the centres once
+            state.pop(derived, None)
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._prepare()
