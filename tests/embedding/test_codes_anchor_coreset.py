@@ -120,6 +120,7 @@ def test_fitted_model_size_does_not_grow_with_n():
         pickle.dump(emb, buf)
         sizes.append(buf.tell())
         back = pickle.loads(buf.getvalue())
+        assert back.coreset_.data_ptr() == back.density_.centres.data_ptr()  # the coreset is stored once
         np.testing.assert_allclose(back.transform(X[:20]), emb.transform(X[:20]), rtol=1e-10, atol=1e-10)
     assert abs(sizes[1] - sizes[0]) < 0.1 * sizes[0], sizes
 
