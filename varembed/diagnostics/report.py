@@ -149,7 +149,7 @@ class DiagnosticsReport:
             "Details:",
             f"  latent samples: {self.residual.z.shape[0]}    S_ref = sqrt(E_p|s|^2) = {_fmt(self.s_ref)}",
             "",
-            "  Euler-Lagrange residual r = s(phi) - P grad log q - div P",
+            "  Euler-Lagrange residual r = f - P grad log q - div P  (f = dL/dphi: the score s(phi) + the anchor force)",
             f"    rho_EL = sqrt(E_q|r|^2)/S_ref      {_fmt(self.residual.rho)}",
             f"    max |r|/S_ref                      {_fmt(self.residual.norms.max() / self.s_ref)}",
         ]
@@ -164,22 +164,22 @@ class DiagnosticsReport:
         lines += [
             "",
             "  Ward identities (Monte Carlo; 0 at a stationary map up to ~1/sqrt(n))",
-            f"    |E_q s| / S_ref                    {_fmt(w.translation)}",
-            f"    virial E_q[s.phi] = -d + 2lam E tr G   {_fmt(w.virial_lhs)} vs {_fmt(w.virial_rhs)}"
+            f"    |E_q f| / S_ref                    {_fmt(w.translation)}",
+            f"    virial E_q[f.phi] = -d + 2lam E tr G   {_fmt(w.virial_lhs)} vs {_fmt(w.virial_rhs)}"
             f"  (rel. error {_fmt(w.virial_error)})",
-            f"    rotational charge E[s phi^T - phi s^T]  {_fmt(w.rotation_charge)}",
-            f"    latent affine E[s z^T] + E[P]      {_fmt(w.latent_affine)}",
+            f"    rotational charge E[f phi^T - phi f^T]  {_fmt(w.rotation_charge)}",
+            f"    latent affine E[f z^T] + E[P]      {_fmt(w.latent_affine)}",
         ]
         for space, search in self.symmetries.items():
             lines += ["", f"  Symmetries in {space} space ({search.kind}; {search.n_candidates} candidates"
                       + (f" in the top-{search.subspace.shape[1]} principal subspace" if search.subspace is not None
                          else "") + (f", tol {search.tol:g})" if search.tol is not None else
-                                     f"; statistical: rejected beyond z = {search.z_crit:g} bootstrap spreads)")]
+                                     f"; statistical: rejected beyond z = {search.z_crit:g} standard deviations of the orbit-randomisation null)")]
             sv = ", ".join(_fmt(v) for v in search.singular_values[: search.rank + 2])
             lines.append(f"    found {search.rank}; smallest singular values [{sv}]; gap {_fmt(search.gap)}")
             if search.z_scores is not None:
                 zs = ", ".join(_fmt(v) for v in search.z_scores[: search.rank + 2])
-                lines.append(f"    z-scores (singular value / its bootstrap spread) [{zs}]")
+                lines.append(f"    z-scores (singular value vs its randomisation null) [{zs}]")
             if search.symmetries:
                 lines.append(f"    {'generator':44s} {'sing.val':>10s} {'z':>6s} {'div j':>10s} {'breaking':>10s} "
                              f"{'|j| med':>10s} {'|j| max':>10s}")
@@ -225,8 +225,8 @@ def diagnose(estimator, n_samples: int = 4096, random_state=None, *, spaces=SPAC
         Where to look for symmetries (empty: skip symmetry discovery).
     kind : {"rotations", "translations", "isometries"}, default="rotations"
     tol : float or None, default=None
-        ``None``: statistical symmetry decisions in data space (bootstrap of
-        the density); a float: exact threshold on normalised singular values
+        ``None``: statistical symmetry decisions in data space (moment test
+        against an orbit-randomisation null); a float: exact threshold on normalised singular values
         (see :func:`find_symmetries`).
     max_dim : int, default=8
         Data-space candidates act in at most this many principal dimensions.

@@ -33,7 +33,7 @@ TERMS = {
     "rho_weak": "the part of r along smooth variations e_a h_m(z) (h_m: latent monomials up to degree 2, "
                 "orthonormal) relative to S_ref: dF along them, 0 at a solution, <= rho_EL",
     "S_ref": "sqrt(E_{x~p}|grad log p(x)|^2): how steep the data density is; the unit of rho_EL",
-    "Ward identities": "global averages (E_q s = 0, the virial E_q[s.phi] = -d + 2 lam E tr G, ...) that vanish at "
+    "Ward identities": "global averages (E_q f = 0, the virial E_q[f.phi] = -d + 2 lam E tr G, ...; f = dL/dphi) that vanish at "
                        "every stationary map, whatever the symmetries",
     "singular value": "how far a candidate generator is from being a symmetry of the density or prior "
                       "(0 = exact; a clear gap to the next value says how many there are)",
