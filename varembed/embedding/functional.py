@@ -198,23 +198,27 @@ class AnchorTerm:
         self.data, self.prior = data, prior
         self._sq = (data**2).sum(-1)
 
-    @torch.no_grad()
     def _moments(self, z: torch.Tensor, chunk: int = 1024):
-        """``xbar(z) = sum_i r_i x_i`` and ``sum_i r_i |x_i|^2 - |xbar|^2`` (no autograd: they do not depend on phi)."""
-        means, spreads = [], []
+        """``xbar(z) = sum_i r_i x_i`` and ``sum_i r_i |x_i|^2`` per row (chunked over rows)."""
+        means, seconds = [], []
         for i in range(0, z.shape[0], chunk):
             r = self.prior.responsibilities(z[i : i + chunk])
-            xbar = r @ self.data.to(r)
-            means.append(xbar)
-            spreads.append(r @ self._sq.to(r) - (xbar**2).sum(-1))
-        return torch.cat(means), torch.cat(spreads)
+            means.append(r @ self.data.to(r))
+            seconds.append(r @ self._sq.to(r))
+        return torch.cat(means), torch.cat(seconds)
+
+    def _from_moments(self, xbar, second, phi):
+        """``-beta (|phi - xbar|^2 + spread) / (2 sigma^2) + const`` with ``|phi - xbar|^2 + spread =
+        |phi|^2 - 2 phi . xbar + sum_i r_i |x_i|^2``."""
+        quad = (phi**2).sum(-1) - 2.0 * (phi * xbar).sum(-1) + second
+        return -self.weight * (0.5 * quad / self.noise_variance
+                               + 0.5 * phi.shape[-1] * math.log(2 * math.pi * self.noise_variance))
 
     def value(self, z: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
-        """The term per point (differentiable in ``phi``)."""
-        xbar, spread = self._moments(z)
-        dim = phi.shape[-1]
-        return -self.weight * (0.5 * (((phi - xbar) ** 2).sum(-1) + spread) / self.noise_variance
-                               + 0.5 * dim * math.log(2 * math.pi * self.noise_variance))
+        """The term per point (differentiable in ``phi``; the responsibilities held fixed)."""
+        with torch.no_grad():
+            xbar, second = self._moments(z)
+        return self._from_moments(xbar, second, phi)
 
     @torch.no_grad()
     def force(self, z: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
@@ -222,15 +226,9 @@ class AnchorTerm:
         return self.weight * (self._moments(z)[0] - phi) / self.noise_variance
 
     def point_value(self, z: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
-        """The term, differentiable in ``z`` and ``phi`` (any batch shape; ``torch.func``-safe, unchunked).
-
-        ``|phi - xbar|^2 + spread = |phi|^2 - 2 phi . xbar + sum_i r_i |x_i|^2``.
-        """
+        """The term, differentiable in ``z`` and ``phi`` (any batch shape; ``torch.func``-safe, unchunked)."""
         r = self.prior.responsibilities(z)
-        xbar, second = r @ self.data.to(r), r @ self._sq.to(r)
-        quad = (phi**2).sum(-1) - 2.0 * (phi * xbar).sum(-1) + second
-        return -self.weight * (0.5 * quad / self.noise_variance
-                               + 0.5 * phi.shape[-1] * math.log(2 * math.pi * self.noise_variance))
+        return self._from_moments(r @ self.data.to(r), r @ self._sq.to(r), phi)
 
     def explicit_grad_z(self, z: torch.Tensor, phi: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         """``d/dz`` of the term at fixed ``phi`` (through the responsibilities), shape ``(n, d)``."""

@@ -75,10 +75,10 @@ def normalised_codes(codes: np.ndarray) -> np.ndarray:
 
 def _codes_on_prior(codes: np.ndarray, prior, keep_aspect: bool) -> np.ndarray:
     """Rescale codes to the prior: one common factor (``keep_aspect``), per axis, or spread over the box."""
-    std = codes.std(0)
-    std = np.where(std > 0, std, 1.0)
     if prior.name == "codes":  # the codes are the prior's centres already
         return codes
+    std = codes.std(0)
+    std = np.where(std > 0, std, 1.0)
     if keep_aspect:
         return normalised_codes(codes)
     if prior.name == "uniform":  # variance L^2 / 3 per axis

@@ -146,9 +146,6 @@ def train_adam(objective: TrainingObjective, *, max_iter: int, batch_size: int, 
     n_iter_no_change : int or None
         The ``window`` of the convergence check (evaluations per block); ``None``
         runs ``max_iter`` steps.
-
-    Parameters
-    ----------
     callback : callable, optional
         ``callback(iteration, objective) -> bool`` at every evaluation; ``True`` stops.
     reduce_gradients : callable, optional
